@@ -1,0 +1,129 @@
+import Redis from 'ioredis';
+import type { ConnectionDriver } from '../connection';
+import { PERMANENT_ERROR_CODE } from '../connection';
+import { SpotFusionError, describeError } from '../errors';
+
+export interface RedisSettings {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls: boolean;
+  tlsRejectUnauthorized: boolean;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  keyPrefix: string;
+  /** CLIENT SETNAME, so operators can see our connections in CLIENT LIST */
+  clientName: string;
+}
+
+export interface RedisSettingsInput {
+  host?: unknown;
+  port?: unknown;
+  db?: unknown;
+  tls?: unknown;
+  tlsRejectUnauthorized?: unknown;
+  connectTimeout?: unknown;
+  commandTimeout?: unknown;
+  keyPrefix?: unknown;
+}
+
+function intField(name: string, raw: unknown, def: number, min: number, max: number): number {
+  if (raw === undefined || raw === null || raw === '') return def;
+  const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new SpotFusionError(PERMANENT_ERROR_CODE, `${name} must be a whole number ${min}–${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/** Check the config node's fields; a bad value is a permanent CONFIG error that names the field. */
+export function parseRedisSettings(
+  def: RedisSettingsInput,
+  creds: { username?: string; password?: string } = {},
+  clientName = 'spotfusion-edge',
+): RedisSettings {
+  const host = typeof def.host === 'string' && def.host.trim() !== '' ? def.host.trim() : '127.0.0.1';
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) {
+    throw new SpotFusionError(PERMANENT_ERROR_CODE, `host must be a host name or IP address, got ${JSON.stringify(def.host)}`);
+  }
+  const keyPrefix = typeof def.keyPrefix === 'string' ? def.keyPrefix : '';
+  if (keyPrefix.length > 256) throw new SpotFusionError(PERMANENT_ERROR_CODE, 'keyPrefix is longer than 256 characters');
+  const s: RedisSettings = {
+    host,
+    port: intField('port', def.port, 6379, 1, 65535),
+    db: intField('db', def.db, 0, 0, 255),
+    tls: def.tls === true || def.tls === 'true',
+    tlsRejectUnauthorized: !(def.tlsRejectUnauthorized === false || def.tlsRejectUnauthorized === 'false'),
+    connectTimeoutMs: intField('connectTimeout', def.connectTimeout, 5000, 100, 120000),
+    commandTimeoutMs: intField('commandTimeout', def.commandTimeout, 5000, 50, 120000),
+    keyPrefix,
+    clientName: clientName.replace(/[^\w:.-]/g, '_'),
+  };
+  if (creds.username) s.username = creds.username;
+  if (creds.password) s.password = creds.password;
+  return s;
+}
+
+/**
+ * ioredis behind our SharedConnection: ioredis' own reconnect and offline queue are off, so there is one
+ * reconnect policy (capped backoff with jitter, one attempt in flight) and commands fail fast with a clear
+ * error while Redis is away instead of piling up in memory.
+ */
+export function redisDriver(s: RedisSettings): ConnectionDriver<Redis> {
+  const label = `redis ${s.host}:${s.port} db ${s.db}`;
+  return {
+    describe: () => label,
+    async open() {
+      const client = new Redis({
+        host: s.host,
+        port: s.port,
+        db: s.db,
+        username: s.username,
+        password: s.password,
+        tls: s.tls ? { rejectUnauthorized: s.tlsRejectUnauthorized, servername: s.host } : undefined,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+        reconnectOnError: () => false,
+        maxRetriesPerRequest: 0,
+        autoResubscribe: false,
+        connectTimeout: s.connectTimeoutMs,
+        commandTimeout: s.commandTimeoutMs,
+        connectionName: s.clientName,
+        enableReadyCheck: true,
+      });
+      // ioredis emits 'error' for every socket error; this listener lives as long as the client.
+      let lastError: Error | undefined;
+      client.on('error', (err: Error) => {
+        lastError = err;
+      });
+      try {
+        await client.connect();
+      } catch (err) {
+        client.disconnect();
+        throw new SpotFusionError('CONNECT', `${label}: ${describeError(lastError ?? err)}`, { cause: err });
+      }
+      return client;
+    },
+    watch(client, lost) {
+      let lastError: Error | undefined;
+      const onError = (err: Error): void => {
+        lastError = err;
+      };
+      const onEnd = (): void => lost(lastError ?? new Error('connection closed by server'));
+      client.on('error', onError);
+      client.once('end', onEnd);
+      return () => {
+        client.off('error', onError);
+        client.off('end', onEnd);
+      };
+    },
+    async close(client) {
+      // QUIT lets Redis finish what it was doing; if the socket is already gone, disconnect hard
+      const quitted = client.status === 'ready' ? await client.quit().then(() => true, () => false) : false;
+      if (!quitted) client.disconnect();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { CacheRequest, needsValue, runCacheOp } from '../lib/redis/cache';
+import { assertValid } from '../lib/schemas';
+import { SpotFusionError } from '../lib/errors';
+import { handleInput } from '../shared/input';
+import { errorStatus } from '../shared/status';
+import { ensureAdminRoutes } from '../shared/admin';
+import type { RedisConfigNode } from '../redis-config/types';
+
+interface RedisCacheDef extends NodeDef {
+  redis: string;
+  operation: string;
+  key: string;
+  field: string;
+  ttl: string | number;
+  valueProperty: string;
+  outputProperty: string;
+}
+
+type Msg = NodeMessageInFlow & Record<string, unknown>;
+
+function pick(nodeValue: unknown, msgValue: unknown): unknown {
+  return nodeValue !== undefined && nodeValue !== '' ? nodeValue : msgValue;
+}
+
+export = function register(RED: NodeAPI): void {
+  ensureAdminRoutes(RED);
+
+  function RedisCache(this: Node, def: RedisCacheDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = RED.nodes.getNode(def.redis) as RedisConfigNode | null;
+    const valueProperty = def.valueProperty || 'payload';
+    const outputProperty = def.outputProperty || 'payload';
+    const fixedOp = def.operation && def.operation !== 'msg' ? def.operation : undefined;
+    const ttlDef = def.ttl === '' || def.ttl === undefined ? undefined : Number(def.ttl);
+
+    if (!config) {
+      node.status(errorStatus('no Redis config selected'));
+    } else {
+      config.register(node);
+    }
+
+    function request(msg: Msg): CacheRequest {
+      const ttlRaw = pick(ttlDef, msg.ttl);
+      const candidate: Record<string, unknown> = {
+        operation: pick(fixedOp, msg.operation),
+        key: pick(def.key, msg.key ?? msg.topic),
+      };
+      const field = pick(def.field, msg.field);
+      if (field !== undefined) candidate.field = field;
+      if (ttlRaw !== undefined) candidate.ttl = ttlRaw;
+      const req = assertValid<CacheRequest>('redis-cache-input', candidate);
+      if (needsValue(req.operation)) {
+        const value = RED.util.getMessageProperty(msg, valueProperty) as unknown;
+        if (value === undefined) {
+          throw new SpotFusionError('VALUE', `msg.${valueProperty} is undefined: nothing to ${req.operation}`);
+        }
+        req.value = value;
+      }
+      return req;
+    }
+
+    handleInput(node, async (msg, send) => {
+      if (!config) throw new SpotFusionError('CONFIG', 'redis-cache has no Redis config node: open the node and select one');
+      const req = request(msg as Msg);
+      const client = config.connection.client();
+      const result = await runCacheOp(client, req, config.keyPrefix, config.valueFormat);
+      RED.util.setMessageProperty(msg, outputProperty, result, true);
+      send(msg);
+    }, config ? { okStatus: () => config.statusNow() } : {});
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (config) config.deregister(node, done);
+      else done();
+    });
+  }
+
+  RED.nodes.registerType('redis-cache', RedisCache);
+};

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// npm start: Node-RED 4.1 on 127.0.0.1:1880 with our settings, a git-ignored user dir inside the project,
+// our nodes loaded from the working tree and the demo flow. Development mode (no adminAuth) is switched on
+// only when nothing else is configured and the host is loopback; settings.ts refuses anything else.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const { prepareUserDir, ROOT } = require('./userdir.cjs');
+
+if (!existsSync(join(ROOT, 'dist', 'settings.js'))) {
+  process.stderr.write('dist/ is missing: run `npm install` (it builds) or `npm run build` first\n');
+  process.exit(1);
+}
+const env = { ...process.env };
+if (env.SPOTFUSION_DEV_MODE === undefined && !env.SPOTFUSION_ADMIN_PASSWORD_HASH) env.SPOTFUSION_DEV_MODE = 'true';
+const userDir = env.SPOTFUSION_USER_DIR || join(ROOT, '.userdir');
+env.SPOTFUSION_USER_DIR = userDir;
+prepareUserDir(userDir, { flowSource: join(ROOT, 'flows', 'demo.json') });
+
+const redJs = require.resolve('node-red/red.js');
+const child = spawn(process.execPath, [redJs, '--settings', join(ROOT, 'dist', 'settings.js'), ...process.argv.slice(2)], {
+  env,
+  stdio: 'inherit',
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,156 @@
+'use strict';
+// A real Node-RED process (red.js) with dist/settings.js: adminAuth, health, metrics, JSON logs, refusals,
+// `npm start`. Under .ci/node22.sh the same file runs on Node 22 against node-red 5.x.
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const bcrypt = require('bcryptjs');
+const { Runtime, runSettingsOnly, RED_JS } = require('../support/runtime');
+const { requireService } = require('../support/services');
+const { freePort } = require('../support/redis-server');
+const { ROOT } = require('../../scripts/userdir.cjs');
+
+const PASSWORD = crypto.randomBytes(12).toString('hex');
+const OUR_TYPES = require('../../package.json')['node-red'].nodes;
+
+describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${process.versions.node})`, function () {
+  this.timeout(60000);
+
+  describe('with adminAuth and JSON logs', function () {
+    let rt;
+    let token;
+
+    before(async function () {
+      rt = await Runtime.create({
+        SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
+        SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
+        SPOTFUSION_LOG_FORMAT: 'json',
+        SPOTFUSION_DEV_MODE: undefined,
+      });
+      await rt.start();
+      token = await rt.token('admin', PASSWORD);
+    });
+
+    after(async function () {
+      if (rt) await rt.stop();
+    });
+
+    it('refuses the admin API, health and metrics without a token', async function () {
+      for (const p of ['/flows', '/nodes', '/spotfusion/health', '/spotfusion/metrics']) {
+        const r = await rt.request('GET', p);
+        assert.equal(r.status, 401, `${p} answered ${r.status}`);
+      }
+      const bad = await rt.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: 'wrong' } });
+      assert.notEqual(bad.status, 200);
+    });
+
+    it('loads every node of the package into the palette', async function () {
+      const r = await rt.request('GET', '/nodes', { token, headers: { Accept: 'application/json' } });
+      assert.equal(r.status, 200);
+      const ours = r.json.filter((set) => set.module === '@spotfusion/node-red-spotfusion-edge');
+      const types = ours.flatMap((s) => s.types);
+      for (const t of Object.keys(OUR_TYPES)) assert.ok(types.includes(t), `${t} missing from palette: ${types}`);
+      for (const s of ours) assert.equal(s.err, undefined, `${s.name}: ${s.err}`);
+    });
+
+    it('serves health (503 while a connection in use is down) and Prometheus metrics', async function () {
+      const empty = await rt.request('GET', '/spotfusion/health', { token });
+      assert.equal(empty.status, 200);
+      assert.equal(empty.json.status, 'up');
+
+      const deadPort = await freePort();
+      const flows = [
+        { id: 't1', type: 'tab', label: 'health' },
+        { id: 'rc-dead', type: 'redis-config', host: '127.0.0.1', port: deadPort, db: 0 },
+        { id: 'c1', z: 't1', type: 'redis-cache', redis: 'rc-dead', operation: 'get', key: 'k', wires: [[]] },
+      ];
+      const dep = await rt.request('POST', '/flows', { token, body: { flows }, headers: { 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' } });
+      assert.equal(dep.status, 200, dep.text);
+      let h;
+      for (let i = 0; i < 50; i++) {
+        h = await rt.request('GET', '/spotfusion/health', { token });
+        if (h.json.connections?.[0]?.state === 'reconnecting') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(h.status, 503);
+      assert.equal(h.json.status, 'down');
+      assert.equal(h.json.connections[0].id, 'rc-dead');
+      assert.match(h.json.connections[0].lastError, /ECONNREFUSED/);
+
+      const m = await rt.request('GET', '/spotfusion/metrics', { token });
+      assert.equal(m.status, 200);
+      assert.match(m.headers['content-type'], /text\/plain/);
+      assert.match(m.text, /spotfusion_connection_up\{config_id="rc-dead",config_type="redis-config",config_name=""\} 0/);
+      assert.match(m.text, /spotfusion_process_resident_memory_bytes/);
+    });
+
+    it('reports healthy once every connection in use is up', async function () {
+      await requireService(this, 'redis');
+      const flows = [
+        { id: 't1', type: 'tab', label: 'health' },
+        { id: 'rc-live', type: 'redis-config', host: '127.0.0.1', port: 6379, db: 9 },
+        { id: 'c1', z: 't1', type: 'redis-cache', redis: 'rc-live', operation: 'get', key: 'k', wires: [[]] },
+      ];
+      const dep = await rt.request('POST', '/flows', { token, body: { flows }, headers: { 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' } });
+      assert.equal(dep.status, 200, dep.text);
+      let h;
+      for (let i = 0; i < 50; i++) {
+        h = await rt.request('GET', '/spotfusion/health', { token });
+        if (h.status === 200 && h.json.connections.length === 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(h.status, 200, JSON.stringify(h.json));
+      assert.deepEqual(h.json.connections.map((c) => [c.id, c.state]), [['rc-live', 'connected']]);
+    });
+
+    it('writes one JSON object per log line and no secret', function () {
+      const lines = rt.stdout.split('\n').filter((l) => l.trim() !== '');
+      assert.ok(lines.length > 5, 'some log lines');
+      for (const l of lines) {
+        const e = JSON.parse(l);
+        assert.ok(e.time && e.level && typeof e.msg === 'string', l);
+      }
+      assert.ok(lines.some((l) => JSON.parse(l).msg.includes('Server now running')));
+      assert.ok(!rt.stdout.includes(PASSWORD));
+    });
+  });
+
+  describe('refusals at start-up', function () {
+    it('refuses a non-loopback address without adminAuth, before listening', async function () {
+      const r = await runSettingsOnly({ SPOTFUSION_HOST: '0.0.0.0', SPOTFUSION_CREDENTIAL_SECRET: 'x'.repeat(20) });
+      assert.equal(r.code, 78);
+      assert.match(r.stderr, /refusing to listen on non-loopback address 0\.0\.0\.0 without adminAuth/);
+    });
+
+    it('refuses development mode on a non-loopback address', async function () {
+      const r = await runSettingsOnly({ SPOTFUSION_HOST: '0.0.0.0', SPOTFUSION_DEV_MODE: 'true' });
+      assert.equal(r.code, 78);
+      assert.match(r.stderr, /SPOTFUSION_DEV_MODE=true is only allowed on a loopback/);
+    });
+
+    it('names a malformed variable', async function () {
+      const r = await runSettingsOnly({ SPOTFUSION_DEV_MODE: 'true', SPOTFUSION_PORT: 'eighty' });
+      assert.equal(r.code, 78);
+      assert.match(r.stderr, /SPOTFUSION_PORT expects a whole number 1–65535, got "eighty"/);
+    });
+  });
+
+  describe('npm start (scripts/start.mjs)', function () {
+    it('starts in development mode on loopback with the demo flow and our nodes', async function () {
+      if (process.env.SPOTFUSION_RED_JS) this.skip(); // npm start is the Node-RED 4.1 path
+      const rt = await Runtime.create({ SPOTFUSION_DEV_MODE: undefined, SPOTFUSION_ADMIN_PASSWORD_HASH: undefined }, { script: path.join(ROOT, 'scripts', 'start.mjs') });
+      try {
+        await rt.start();
+        const flows = await rt.request('GET', '/flows');
+        assert.equal(flows.status, 200);
+        assert.ok(flows.json.some((n) => n.id === 'sf_demo_tab'));
+        const nodes = await rt.request('GET', '/nodes', { headers: { Accept: 'application/json' } });
+        assert.ok(nodes.json.some((s) => s.types.includes('redis-cache')));
+        const h = await rt.request('GET', '/spotfusion/health');
+        assert.equal(h.status, 200);
+      } finally {
+        await rt.stop();
+      }
+    });
+  });
+});

@@ -1,0 +1,129 @@
+'use strict';
+// Start a real Node-RED process (red.js, not the test helper) with our settings, on a free loopback port:
+// the same path as `npm start` and a production start. SPOTFUSION_RED_JS picks another Node-RED (5.x);
+// the Node binary is the one running the tests (Node 22 under .ci/node22.sh).
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const http = require('node:http');
+const { freePort } = require('./redis-server');
+const { prepareUserDir, ROOT } = require('../../scripts/userdir.cjs');
+
+const RED_JS = process.env.SPOTFUSION_RED_JS ? path.resolve(process.env.SPOTFUSION_RED_JS) : require.resolve('node-red/red.js');
+
+function request(port, method, urlPath, { token, body, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: urlPath,
+        headers: {
+          ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}),
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
+        timeout: 10000,
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch (parseErr) {
+            json = { unparsed: parseErr.message };
+          }
+          resolve({ status: res.statusCode, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+class Runtime {
+  constructor(env, { script } = {}) {
+    this.env = env;
+    this.script = script;
+    this.stdout = '';
+    this.stderr = '';
+  }
+
+  static async create(env = {}, opts = {}) {
+    const port = env.SPOTFUSION_PORT ? Number(env.SPOTFUSION_PORT) : await freePort();
+    const userDir = env.SPOTFUSION_USER_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'sf-userdir-'));
+    const rt = new Runtime({ SPOTFUSION_PORT: String(port), SPOTFUSION_USER_DIR: userDir, ...env }, opts);
+    rt.port = port;
+    rt.userDir = userDir;
+    return rt;
+  }
+
+  /** Spawn and resolve when the admin API answers, or reject with what the process printed. */
+  async start({ flowSource } = {}) {
+    if (!this.script) prepareUserDir(this.userDir, { flowSource });
+    const args = this.script ? [this.script] : [RED_JS, '--settings', path.join(ROOT, 'dist', 'settings.js')];
+    const env = { ...process.env, ...this.env };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    this.proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (d) => (this.stdout += d));
+    this.proc.stderr.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const end = Date.now() + 30000;
+    for (;;) {
+      if (this.proc.exitCode !== null) {
+        throw new Error(`Node-RED exited with ${this.proc.exitCode}\n${this.stderr}\n${this.stdout.slice(-3000)}`);
+      }
+      try {
+        const r = await request(this.port, 'GET', '/auth/login');
+        if (r.status === 200 && /Server now running/.test(this.stdout)) return this;
+      } catch (notYet) {
+        if (Date.now() > end) throw new Error(`Node-RED did not start: ${notYet.message}\n${this.stderr}\n${this.stdout.slice(-3000)}`);
+      }
+      if (Date.now() > end) throw new Error(`Node-RED did not start\n${this.stderr}\n${this.stdout.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  request(method, urlPath, opts) {
+    return request(this.port, method, urlPath, opts);
+  }
+
+  async token(username, password) {
+    const r = await this.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password } });
+    if (r.status !== 200) throw new Error(`token: ${r.status} ${r.text}`);
+    return r.json.access_token;
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.kill('SIGINT');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 10000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+/** Run settings.ts under the given env and collect how it ends (for refusals). */
+function runSettingsOnly(env) {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'settings.js'))})`], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+module.exports = { Runtime, request, runSettingsOnly, RED_JS };

@@ -1,0 +1,3 @@
+'use strict';
+// Loaded by mocha before any spec (see .mocharc.json).
+process.env.NODE_ENV = process.env.NODE_ENV || 'test';
