@@ -57,6 +57,8 @@ export class SharedConnection<C> extends EventEmitter {
   private readonly closeTimeoutMs: number;
   /** number of successful connects, for tests and metrics */
   connects = 0;
+  /** number of failed or lost connection attempts */
+  failures = 0;
 
   constructor(readonly driver: ConnectionDriver<C>, opts: SharedConnectionOptions = {}) {
     super();
@@ -168,6 +170,7 @@ export class SharedConnection<C> extends EventEmitter {
   }
 
   private schedule(): void {
+    this.failures += 1;
     if (this._users.size === 0 || this._state === 'closed') return;
     if (this.timer) clearTimeout(this.timer);
     const delay = this.backoff.next();

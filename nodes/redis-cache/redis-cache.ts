@@ -5,7 +5,7 @@ import { SpotFusionError } from '../lib/errors';
 import { handleInput } from '../shared/input';
 import { errorStatus } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
-import type { RedisConfigNode } from '../redis-config/types';
+import type { RedisConfigNode } from '../spotfusion-redis-config/types';
 
 interface RedisCacheDef extends NodeDef {
   redis: string;

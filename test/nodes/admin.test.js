@@ -3,11 +3,11 @@ const assert = require('node:assert/strict');
 const { helper, onTab, nextMessage, until } = require('../support/red');
 const { requireService } = require('../support/services');
 const { freePort } = require('../support/redis-server');
-const NODES = [require('../../dist/nodes/redis-config/redis-config.js'), require('../../dist/nodes/redis-cache/redis-cache.js')];
+const NODES = [require('../../dist/nodes/spotfusion-redis-config/spotfusion-redis-config.js'), require('../../dist/nodes/redis-cache/redis-cache.js')];
 
 function flow(port) {
   return onTab([
-    { id: 'rc', type: 'redis-config', name: 'station redis', host: '127.0.0.1', port, db: 9, keyPrefix: `sfadmin:${process.pid}:` },
+    { id: 'rc', type: 'spotfusion-redis-config', name: 'station redis', host: '127.0.0.1', port, db: 9, keyPrefix: `sfadmin:${process.pid}:` },
     { id: 'cache', type: 'redis-cache', name: 'reader', redis: 'rc', operation: 'get', key: 'k', wires: [['out']] },
     { id: 'out', type: 'helper' },
     { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
@@ -34,7 +34,7 @@ describe('health and metrics endpoints on the admin server', function () {
     assert.equal(h.body.status, 'up');
     assert.deepEqual(
       h.body.connections.map((c) => [c.id, c.type, c.name, c.state, c.inUse]),
-      [['rc', 'redis-config', 'station redis', 'connected', true]],
+      [['rc', 'spotfusion-redis-config', 'station redis', 'connected', true]],
     );
     assert.match(h.body.connections[0].target, /redis 127\.0\.0\.1:6379 db 9/);
 
@@ -46,7 +46,7 @@ describe('health and metrics endpoints on the admin server', function () {
     const m = await helper.request().get('/spotfusion/metrics').expect(200);
     assert.match(m.text, /spotfusion_node_messages_total\{node_id="cache",node_type="redis-cache",node_name="reader"\} 3/);
     assert.match(m.text, /spotfusion_node_processing_seconds_count\{node_id="cache",node_type="redis-cache",node_name="reader"\} 3/);
-    assert.match(m.text, /spotfusion_connection_up\{config_id="rc",config_type="redis-config",config_name="station redis"\} 1/);
+    assert.match(m.text, /spotfusion_connection_up\{config_id="rc",config_type="spotfusion-redis-config",config_name="station redis"\} 1/);
   });
 
   it('counts errors and is 503 while a connection in use is down', async function () {
@@ -60,7 +60,7 @@ describe('health and metrics endpoints on the admin server', function () {
     await caught;
     const m = await helper.request().get('/spotfusion/metrics').expect(200);
     assert.match(m.text, /spotfusion_node_errors_total\{node_id="cache",node_type="redis-cache",node_name="reader"\} 1/);
-    assert.match(m.text, /spotfusion_connection_up\{config_id="rc",config_type="redis-config",config_name="station redis"\} 0/);
+    assert.match(m.text, /spotfusion_connection_up\{config_id="rc",config_type="spotfusion-redis-config",config_name="station redis"\} 0/);
     assert.match(m.text, /spotfusion_connection_attempts_failed_total\{config_id="rc"/);
   });
 

@@ -4,7 +4,7 @@ const Redis = require('ioredis');
 const { helper, onTab, nextMessage, until } = require('../support/red');
 const { requireService } = require('../support/services');
 const { OwnRedis } = require('../support/redis-server');
-const redisConfigNode = require('../../dist/nodes/redis-config/redis-config.js');
+const redisConfigNode = require('../../dist/nodes/spotfusion-redis-config/spotfusion-redis-config.js');
 const redisCacheNode = require('../../dist/nodes/redis-cache/redis-cache.js');
 
 const NODES = [redisConfigNode, redisCacheNode];
@@ -12,7 +12,7 @@ const DB = 9;
 
 function cacheFlow({ port = 6379, prefix, valueFormat = 'json', cache = {} } = {}) {
   return onTab([
-    { id: 'rc', type: 'redis-config', host: '127.0.0.1', port, db: DB, keyPrefix: prefix, valueFormat },
+    { id: 'rc', type: 'spotfusion-redis-config', host: '127.0.0.1', port, db: DB, keyPrefix: prefix, valueFormat },
     { id: 'cache', type: 'redis-cache', redis: 'rc', operation: 'msg', wires: [['out']], ...cache },
     { id: 'out', type: 'helper' },
     { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -209,10 +209,11 @@ describe('redis-cache node (real Redis on 127.0.0.1:6379)', function () {
     helper.getNode('cache').receive({ operation: 'get', key: 'x' });
     const err = await caught;
     assert.match(err.error.message, /not connected.*ECONNREFUSED/);
-    // backoff, not a storm: a handful of attempts in 1.5 s
-    const before = cfg.connection.listenerCount('state');
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(cfg.connection.listenerCount('state'), before);
+    // backoff, not a storm: 250 ms doubling with jitter allows a handful of attempts in 2 s, never dozens
+    const before = cfg.connection.failures;
+    await new Promise((r) => setTimeout(r, 2000));
+    const attempts = cfg.connection.failures - before;
+    assert.ok(attempts >= 1 && attempts <= 8, `${attempts} attempts in 2 s`);
   });
 
   it('shares one connection per config node and leaks none over partial and full redeploys', async function () {

@@ -61,7 +61,7 @@ describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${proces
       const deadPort = await freePort();
       const flows = [
         { id: 't1', type: 'tab', label: 'health' },
-        { id: 'rc-dead', type: 'redis-config', host: '127.0.0.1', port: deadPort, db: 0 },
+        { id: 'rc-dead', type: 'spotfusion-redis-config', host: '127.0.0.1', port: deadPort, db: 0 },
         { id: 'c1', z: 't1', type: 'redis-cache', redis: 'rc-dead', operation: 'get', key: 'k', wires: [[]] },
       ];
       const dep = await rt.request('POST', '/flows', { token, body: { flows }, headers: { 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' } });
@@ -80,7 +80,7 @@ describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${proces
       const m = await rt.request('GET', '/spotfusion/metrics', { token });
       assert.equal(m.status, 200);
       assert.match(m.headers['content-type'], /text\/plain/);
-      assert.match(m.text, /spotfusion_connection_up\{config_id="rc-dead",config_type="redis-config",config_name=""\} 0/);
+      assert.match(m.text, /spotfusion_connection_up\{config_id="rc-dead",config_type="spotfusion-redis-config",config_name=""\} 0/);
       assert.match(m.text, /spotfusion_process_resident_memory_bytes/);
     });
 
@@ -88,7 +88,7 @@ describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${proces
       await requireService(this, 'redis');
       const flows = [
         { id: 't1', type: 'tab', label: 'health' },
-        { id: 'rc-live', type: 'redis-config', host: '127.0.0.1', port: 6379, db: 9 },
+        { id: 'rc-live', type: 'spotfusion-redis-config', host: '127.0.0.1', port: 6379, db: 9 },
         { id: 'c1', z: 't1', type: 'redis-cache', redis: 'rc-live', operation: 'get', key: 'k', wires: [[]] },
       ];
       const dep = await rt.request('POST', '/flows', { token, body: { flows }, headers: { 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' } });

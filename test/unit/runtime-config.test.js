@@ -88,8 +88,8 @@ describe('runtime configuration from the environment', function () {
   });
 
   it('formats one log event as one JSON line', function () {
-    const line = formatJsonLog({ level: 30, msg: 'redis 127.0.0.1:6379 lost', type: 'redis-config', id: 'abc', z: 'f1', timestamp: 0 });
-    assert.deepEqual(JSON.parse(line), { time: '1970-01-01T00:00:00.000Z', level: 'warn', type: 'redis-config', id: 'abc', flow: 'f1', msg: 'redis 127.0.0.1:6379 lost' });
+    const line = formatJsonLog({ level: 30, msg: 'redis 127.0.0.1:6379 lost', type: 'spotfusion-redis-config', id: 'abc', z: 'f1', timestamp: 0 });
+    assert.deepEqual(JSON.parse(line), { time: '1970-01-01T00:00:00.000Z', level: 'warn', type: 'spotfusion-redis-config', id: 'abc', flow: 'f1', msg: 'redis 127.0.0.1:6379 lost' });
     assert.equal(JSON.parse(formatJsonLog({ level: 20, msg: new Error('bad') })).msg, 'bad');
     assert.equal(JSON.parse(formatJsonLog({ level: 40, msg: { a: 1 } })).msg, '{"a":1}');
     assert.ok(!line.includes('\n'));

@@ -39,7 +39,7 @@ export = function register(RED: NodeAPI): void {
     setupConnectionConfig<Redis>(RED, this, driver);
   }
 
-  RED.nodes.registerType('redis-config', RedisConfig, {
+  RED.nodes.registerType('spotfusion-redis-config', RedisConfig, {
     credentials: {
       username: { type: 'text' },
       password: { type: 'password' },
