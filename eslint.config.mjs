@@ -13,6 +13,7 @@ const security = {
   'no-restricted-syntax': [
     'error',
     { selector: "CatchClause[param=null] > BlockStatement[body.length=0]", message: 'empty catch' },
+    { selector: "CallExpression[callee.name='require'][arguments.0.value=/^(node:)?vm$/]", message: 'never run code from data (vm)' },
   ],
 };
 

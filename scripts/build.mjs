@@ -2,7 +2,7 @@
 // Build: compile the TypeScript (tsc, strict) into dist/, then copy what Node-RED reads beside each node's
 // .js: its .html (editor template, help, inline registerType script), locales/, and the JSON Schemas.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, statSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, statSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const require = createRequire(import.meta.url);
 
-rmSync(dist, { recursive: true, force: true });
+// dist/ is not wiped first (`npm run clean` does that): tests of other files may be reading it meanwhile.
 const tsc = require.resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 if (r.status !== 0) {

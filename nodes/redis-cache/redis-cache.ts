@@ -28,7 +28,6 @@ export = function register(RED: NodeAPI): void {
 
   function RedisCache(this: Node, def: RedisCacheDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
     const config = RED.nodes.getNode(def.redis) as RedisConfigNode | null;
     const valueProperty = def.valueProperty || 'payload';
     const outputProperty = def.outputProperty || 'payload';
@@ -36,18 +35,19 @@ export = function register(RED: NodeAPI): void {
     const ttlDef = def.ttl === '' || def.ttl === undefined ? undefined : Number(def.ttl);
 
     if (!config) {
-      node.status(errorStatus('no Redis config selected'));
+      this.status(errorStatus('no Redis config selected'));
     } else {
-      config.register(node);
+      config.register(this);
     }
 
-    function request(msg: Msg): CacheRequest {
-      const ttlRaw = pick(ttlDef, msg.ttl);
+    function request(msg: NodeMessageInFlow): CacheRequest {
+      const m = msg as Msg;
+      const ttlRaw = pick(ttlDef, m.ttl);
       const candidate: Record<string, unknown> = {
-        operation: pick(fixedOp, msg.operation),
-        key: pick(def.key, msg.key ?? msg.topic),
+        operation: pick(fixedOp, m.operation),
+        key: pick(def.key, m.key ?? m.topic),
       };
-      const field = pick(def.field, msg.field);
+      const field = pick(def.field, m.field);
       if (field !== undefined) candidate.field = field;
       if (ttlRaw !== undefined) candidate.ttl = ttlRaw;
       const req = assertValid<CacheRequest>('redis-cache-input', candidate);
@@ -61,17 +61,17 @@ export = function register(RED: NodeAPI): void {
       return req;
     }
 
-    handleInput(node, async (msg, send) => {
+    handleInput(this, async (msg, send) => {
       if (!config) throw new SpotFusionError('CONFIG', 'redis-cache has no Redis config node: open the node and select one');
-      const req = request(msg as Msg);
+      const req = request(msg);
       const client = config.connection.client();
       const result = await runCacheOp(client, req, config.keyPrefix, config.valueFormat);
       RED.util.setMessageProperty(msg, outputProperty, result, true);
       send(msg);
     }, config ? { okStatus: () => config.statusNow() } : {});
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      if (config) config.deregister(node, done);
+    this.on('close', (_removed: boolean, done: () => void) => {
+      if (config) config.deregister(this, done);
       else done();
     });
   }

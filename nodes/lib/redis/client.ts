@@ -31,7 +31,7 @@ export interface RedisSettingsInput {
 
 function intField(name: string, raw: unknown, def: number, min: number, max: number): number {
   if (raw === undefined || raw === null || raw === '') return def;
-  const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new SpotFusionError(PERMANENT_ERROR_CODE, `${name} must be a whole number ${min}–${max}, got ${JSON.stringify(raw)}`);
   }
