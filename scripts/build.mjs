@@ -33,6 +33,13 @@ function copyAssets(dir) {
   }
 }
 copyAssets(join(root, 'nodes'));
+
+// Node-RED looks for icons in an icons/ folder beside each node's .js: give every node the package icons.
+const icons = join(root, 'icons');
+for (const name of readdirSync(join(dist, 'nodes'))) {
+  const dir = join(dist, 'nodes', name);
+  if (existsSync(join(dir, `${name}.js`)) && existsSync(icons)) cpSync(icons, join(dir, 'icons'), { recursive: true });
+}
 if (!existsSync(join(dist, 'settings.js'))) {
   process.stderr.write('build: dist/settings.js missing\n');
   process.exit(1);

@@ -51,6 +51,10 @@ describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${proces
       const types = ours.flatMap((s) => s.types);
       for (const t of Object.keys(OUR_TYPES)) assert.ok(types.includes(t), `${t} missing from palette: ${types}`);
       for (const s of ours) assert.equal(s.err, undefined, `${s.name}: ${s.err}`);
+      const icon = await rt.request('GET', '/icons/@spotfusion/node-red-spotfusion-edge/redis.svg', { token });
+      assert.equal(icon.status, 200);
+      // Node-RED answers unknown icons with a default one: compare with our file
+      assert.equal(icon.text, require('node:fs').readFileSync(path.join(ROOT, 'icons', 'redis.svg'), 'utf8'));
     });
 
     it('serves health (503 while a connection in use is down) and Prometheus metrics', async function () {
