@@ -38,7 +38,7 @@ export default tseslint.config(
       ...security,
       '@typescript-eslint/no-implied-eval': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
       '@typescript-eslint/no-redundant-type-constituents': 'off',
     },
   },

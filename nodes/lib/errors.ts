@@ -11,7 +11,8 @@ export class SpotFusionError extends Error {
 /** Turn anything thrown into a readable one-line reason. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
+    // system error codes (ECONNREFUSED…) help the reader; our own codes are categories for programs
+    const code = err instanceof SpotFusionError ? undefined : (err as NodeJS.ErrnoException).code;
     const msg = err.message || err.name;
     return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
   }

@@ -1,0 +1,308 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { SpotFusionError, describeError } from '../errors';
+import { AdminClient, DeploymentType } from './admin-client';
+import { checkFlow, FlowNode, FlowReport, packageTypes, PackageTypes } from './flow-check';
+import { diffFlows, formatDiff } from './flow-diff';
+
+/**
+ * spotfusion — validate flows, show what a deploy would change, deploy them to one station or to every station
+ * of an inventory through the Node-RED admin API. Exit codes: 0 ok, 1 invalid flow, 2 usage, 3 rev conflict,
+ * 4 unhealthy after deploy, 5 unreachable / refused / HTTP error.
+ */
+export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, CONFLICT: 3, UNHEALTHY: 4, REMOTE: 5 } as const;
+
+const USAGE = `usage:
+  spotfusion validate FLOW... [--types TYPE,...]
+  spotfusion diff FLOW --url URL [--user USER]
+  spotfusion deploy FLOW --url URL [--user USER] [--type full|nodes|flows] [--env NAME=VALUE]... [--health-timeout S]
+  spotfusion deploy --inventory stations.yaml [--only NAME,...]
+secrets come from the environment only: SPOTFUSION_DEPLOY_PASSWORD (with --user) or SPOTFUSION_DEPLOY_TOKEN`;
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+interface Args {
+  positional: string[];
+  flags: Map<string, string[]>;
+}
+
+const VALUE_FLAGS = new Set(['url', 'user', 'type', 'env', 'health-timeout', 'inventory', 'only', 'types', 'password-env', 'token-env']);
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { positional: [], flags: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      a.positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq > 0 ? eq : undefined);
+    if (!VALUE_FLAGS.has(name)) throw new SpotFusionError('USAGE', `unknown option --${name}`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new SpotFusionError('USAGE', `--${name} needs a value`);
+    a.flags.set(name, [...(a.flags.get(name) ?? []), value]);
+  }
+  return a;
+}
+
+function one(a: Args, name: string): string | undefined {
+  const v = a.flags.get(name);
+  if (v && v.length > 1) throw new SpotFusionError('USAGE', `--${name} given twice`);
+  return v?.[0];
+}
+
+const SECRET_NAME = /pass(word|wd)?|secret|token|key/i;
+
+/** Put station values into every tab's env, so `${NAME}` in the flow resolves per station. */
+export function withStationEnv(flows: FlowNode[], env: Record<string, string>): FlowNode[] {
+  const names = Object.keys(env);
+  for (const n of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new SpotFusionError('USAGE', `station env name ${JSON.stringify(n)} is not a valid variable name`);
+    if (SECRET_NAME.test(n)) throw new SpotFusionError('USAGE', `station env ${n} looks like a secret: set secrets in the station's environment, never in flows`);
+  }
+  if (!names.length) return flows;
+  return flows.map((node) => {
+    if (node.type !== 'tab') return node;
+    const current = Array.isArray(node.env) ? (node.env as Array<{ name: string; value: unknown; type: string }>) : [];
+    const kept = current.filter((e) => !names.includes(e.name));
+    return { ...node, env: [...kept, ...names.map((name) => ({ name, value: env[name], type: 'str' }))] };
+  });
+}
+
+function readFlow(file: string): FlowNode[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new SpotFusionError('INVALID', `${file}: ${describeError(err)}`);
+  }
+  if (!Array.isArray(parsed)) throw new SpotFusionError('INVALID', `${file}: a flow file must be a JSON array`);
+  return parsed as FlowNode[];
+}
+
+function printReport(r: FlowReport, io: Io): void {
+  if (r.problems.length === 0) {
+    io.out(`ok ${r.file} (${r.nodeCount} nodes${r.envVars.length ? `; env: ${r.envVars.join(', ')}` : ''})`);
+  } else {
+    for (const p of r.problems) io.err(`error ${p.where}: ${p.message}`);
+  }
+}
+
+interface Target {
+  name: string;
+  url: string;
+  flow: string;
+  user?: string;
+  passwordEnv: string;
+  tokenEnv: string;
+  type: DeploymentType;
+  env: Record<string, string>;
+  healthTimeoutS: number;
+}
+
+function client(t: Target, io: Io): AdminClient {
+  const token = io.env[t.tokenEnv];
+  const password = io.env[t.passwordEnv];
+  if (t.user && password === undefined && !token) {
+    throw new SpotFusionError('USAGE', `--user ${t.user} needs the password in $${t.passwordEnv}`);
+  }
+  return new AdminClient(t.url, { user: t.user, password, token });
+}
+
+async function deployOne(t: Target, known: PackageTypes, io: Io): Promise<number> {
+  const flows = withStationEnv(readFlow(t.flow), t.env);
+  const report = checkFlow(flows, t.flow, known);
+  if (report.problems.length) {
+    printReport(report, io);
+    io.err(`${t.name}: not deployed, the flow is invalid`);
+    return EXIT.INVALID;
+  }
+  const api = client(t, io);
+  await api.login();
+  const { rev, flows: current } = await api.getFlows();
+  const d = diffFlows(current, flows);
+  const newRev = await api.deploy(flows, rev, t.type);
+  io.out(`${t.name}: deployed ${t.flow} (${t.type}; +${d.added.length} -${d.removed.length} ~${d.changed.length}; rev ${newRev})`);
+  const end = Date.now() + t.healthTimeoutS * 1000;
+  let last: { status: number; body: unknown } = { status: 0, body: undefined };
+  for (;;) {
+    last = await api.health();
+    if (last.status === 200) {
+      io.out(`${t.name}: healthy`);
+      return EXIT.OK;
+    }
+    if (Date.now() >= end) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const down = ((last.body as { connections?: Array<{ id: string; type: string; state: string; lastError?: string }> })?.connections ?? [])
+    .filter((c) => c.state !== 'connected')
+    .map((c) => `${c.type} ${c.id}: ${c.state}${c.lastError ? ` (${c.lastError})` : ''}`);
+  io.err(`${t.name}: unhealthy after ${t.healthTimeoutS} s (HTTP ${last.status})${down.length ? `: ${down.join('; ')}` : ''}`);
+  return EXIT.UNHEALTHY;
+}
+
+function envFlags(values: string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of values ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new SpotFusionError('USAGE', `--env ${JSON.stringify(kv)}: expected NAME=VALUE`);
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return env;
+}
+
+function deploymentType(v: string | undefined): DeploymentType {
+  const t = v ?? 'full';
+  if (t !== 'full' && t !== 'nodes' && t !== 'flows') throw new SpotFusionError('USAGE', `--type must be full, nodes or flows, got ${t}`);
+  return t;
+}
+
+function seconds(v: string | undefined, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 600) throw new SpotFusionError('USAGE', `--health-timeout must be 0–600 seconds, got ${v}`);
+  return n;
+}
+
+interface Inventory {
+  defaults?: Partial<{ flow: string; user: string; type: string; healthTimeout: number; passwordEnv: string; tokenEnv: string }>;
+  stations?: Array<{ name?: string; url?: string; flow?: string; user?: string; type?: string; env?: Record<string, unknown>; passwordEnv?: string; tokenEnv?: string; healthTimeout?: number }>;
+}
+
+function inventoryTargets(file: string, only: string[] | undefined): Target[] {
+  let inv: Inventory;
+  try {
+    inv = parseYaml(readFileSync(file, 'utf8')) as Inventory;
+  } catch (err) {
+    throw new SpotFusionError('USAGE', `${file}: ${describeError(err)}`);
+  }
+  if (!inv || !Array.isArray(inv.stations) || inv.stations.length === 0) throw new SpotFusionError('USAGE', `${file}: needs a non-empty "stations:" list`);
+  const base = dirname(resolve(file));
+  const d = inv.defaults ?? {};
+  const seen = new Set<string>();
+  const targets = inv.stations.map((s, i) => {
+    const where = `${file}: stations[${i}]`;
+    if (!s.name || !s.url) throw new SpotFusionError('USAGE', `${where} needs name and url`);
+    if (seen.has(s.name)) throw new SpotFusionError('USAGE', `${where}: station name ${s.name} is used twice`);
+    seen.add(s.name);
+    const flow = s.flow ?? d.flow;
+    if (!flow) throw new SpotFusionError('USAGE', `${where} (${s.name}) has no flow and there is no defaults.flow`);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.env ?? {})) env[k] = String(v);
+    return {
+      name: s.name,
+      url: s.url,
+      flow: resolve(base, flow),
+      user: s.user ?? d.user,
+      passwordEnv: s.passwordEnv ?? d.passwordEnv ?? 'SPOTFUSION_DEPLOY_PASSWORD',
+      tokenEnv: s.tokenEnv ?? d.tokenEnv ?? 'SPOTFUSION_DEPLOY_TOKEN',
+      type: deploymentType(s.type ?? d.type),
+      env,
+      healthTimeoutS: seconds(String(s.healthTimeout ?? d.healthTimeout ?? 20), 20),
+    } satisfies Target;
+  });
+  if (!only) return targets;
+  const unknown = only.filter((n) => !seen.has(n));
+  if (unknown.length) throw new SpotFusionError('USAGE', `--only names unknown stations: ${unknown.join(', ')}`);
+  return targets.filter((t) => only.includes(t.name));
+}
+
+function exitFor(err: unknown): number {
+  const code = (err as { code?: string }).code;
+  if (code === 'USAGE') return EXIT.USAGE;
+  if (code === 'INVALID') return EXIT.INVALID;
+  if (code === 'CONFLICT') return EXIT.CONFLICT;
+  return EXIT.REMOTE;
+}
+
+export async function main(argv: string[], io: Io, packageRoot: string): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    const a = parseArgs(rest);
+    const known = packageTypes(packageRoot);
+    switch (command) {
+      case 'validate': {
+        if (!a.positional.length) throw new SpotFusionError('USAGE', 'validate needs at least one flow file');
+        const extra = (one(a, 'types') ?? '').split(',').filter(Boolean);
+        let bad = 0;
+        for (const f of a.positional) {
+          let r: FlowReport;
+          try {
+            r = checkFlow(readFlow(f), f, known, extra);
+          } catch (err) {
+            r = { file: f, envVars: [], nodeCount: 0, problems: [{ where: f, message: describeError(err).replace(`${f}: `, '') }] };
+          }
+          printReport(r, io);
+          if (r.problems.length) bad += 1;
+        }
+        return bad ? EXIT.INVALID : EXIT.OK;
+      }
+      case 'diff': {
+        const [flow] = a.positional;
+        const url = one(a, 'url');
+        if (!flow || !url || a.positional.length > 1) throw new SpotFusionError('USAGE', 'diff needs one FLOW and --url');
+        const api = client({ name: url, url, flow, user: one(a, 'user'), passwordEnv: 'SPOTFUSION_DEPLOY_PASSWORD', tokenEnv: 'SPOTFUSION_DEPLOY_TOKEN', type: 'full', env: envFlags(a.flags.get('env')), healthTimeoutS: 0 }, io);
+        await api.login();
+        const { flows } = await api.getFlows();
+        io.out(formatDiff(diffFlows(flows, withStationEnv(readFlow(flow), envFlags(a.flags.get('env'))))));
+        return EXIT.OK;
+      }
+      case 'deploy': {
+        const inventory = one(a, 'inventory');
+        const targets: Target[] = inventory
+          ? inventoryTargets(inventory, one(a, 'only')?.split(',').filter(Boolean))
+          : (() => {
+              const [flow] = a.positional;
+              const url = one(a, 'url');
+              if (!flow || !url || a.positional.length > 1) throw new SpotFusionError('USAGE', 'deploy needs one FLOW and --url, or --inventory FILE');
+              return [
+                {
+                  name: url,
+                  url,
+                  flow,
+                  user: one(a, 'user'),
+                  passwordEnv: one(a, 'password-env') ?? 'SPOTFUSION_DEPLOY_PASSWORD',
+                  tokenEnv: one(a, 'token-env') ?? 'SPOTFUSION_DEPLOY_TOKEN',
+                  type: deploymentType(one(a, 'type')),
+                  env: envFlags(a.flags.get('env')),
+                  healthTimeoutS: seconds(one(a, 'health-timeout'), 20),
+                },
+              ];
+            })();
+        let worst: number = EXIT.OK;
+        const summary: string[] = [];
+        for (const t of targets) {
+          let code: number;
+          try {
+            code = await deployOne(t, known, io);
+          } catch (err) {
+            io.err(`${t.name}: ${describeError(err)}`);
+            code = exitFor(err);
+          }
+          summary.push(`${t.name}: ${code === EXIT.OK ? 'ok' : `failed (exit ${code})`}`);
+          worst = Math.max(worst, code);
+        }
+        if (targets.length > 1) io.out(`summary: ${summary.join('; ')}`);
+        return worst;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+        io.out(USAGE);
+        return command === undefined ? EXIT.USAGE : EXIT.OK;
+      default:
+        throw new SpotFusionError('USAGE', `unknown command ${command}`);
+    }
+  } catch (err) {
+    const code = exitFor(err);
+    io.err(`spotfusion: ${describeError(err)}`);
+    if (code === EXIT.USAGE) io.err(USAGE);
+    return code;
+  }
+}
