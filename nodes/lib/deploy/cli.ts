@@ -129,16 +129,21 @@ async function deployOne(t: Target, known: PackageTypes, io: Io): Promise<number
   const d = diffFlows(current, flows);
   const newRev = await api.deploy(flows, rev, t.type);
   io.out(`${t.name}: deployed ${t.flow} (${t.type}; +${d.added.length} -${d.removed.length} ~${d.changed.length}; rev ${newRev})`);
-  const end = Date.now() + t.healthTimeoutS * 1000;
+  // A health report right after the deploy can predate the new nodes' first connection attempts: require it
+  // to stay healthy for a settle window (up to 2 s) before calling the station healthy.
+  const start = Date.now();
+  const end = start + t.healthTimeoutS * 1000;
+  const settleMs = Math.min(2000, t.healthTimeoutS * 1000);
   let last: { status: number; body: unknown } = { status: 0, body: undefined };
   for (;;) {
     last = await api.health();
-    if (last.status === 200) {
+    const elapsed = Date.now() - start;
+    if (last.status === 200 && elapsed >= settleMs) {
       io.out(`${t.name}: healthy`);
       return EXIT.OK;
     }
-    if (Date.now() >= end) break;
-    await new Promise((r) => setTimeout(r, 500));
+    if (last.status !== 200 && Date.now() >= end) break;
+    await new Promise((r) => setTimeout(r, 250));
   }
   const down = ((last.body as { connections?: Array<{ id: string; type: string; state: string; lastError?: string }> })?.connections ?? [])
     .filter((c) => c.state !== 'connected')
