@@ -12,6 +12,9 @@ need_pkg() { # command package
 }
 
 need_pkg redis-server redis-server
+need_pkg arv-fake-gv-camera-0.8 aravis-tools   # GigE Vision peer; tests run it in a loopback-only namespace
+need_pkg ip iproute2
+need_pkg unshare util-linux
 if ! up 6379; then
   echo "starting redis-server on 127.0.0.1:6379"
   mkdir -p /var/lib/redis /var/log/redis

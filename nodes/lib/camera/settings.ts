@@ -1,0 +1,135 @@
+/**
+ * Camera settings (as a camera-config node stores them) → the ConnectionDriver of the chosen source. Every
+ * configuration error becomes a driver that fails permanently (state 'failed', no retries) with a message naming
+ * the field.
+ */
+import { SpotFusionError, describeError } from '../errors';
+import {
+  FrameSource,
+  failingDriver,
+  folderDriver,
+  gigeDriver,
+  httpDriver,
+  simulatorDriver,
+} from './sources';
+import type { ConnectionDriver } from '../connection';
+import type { FeatureValue } from './genicam/nodemap';
+import type { SimSpot, SpotClass } from './simulator';
+
+/** The camera config node's fields (as the editor stores them: strings or numbers). */
+export interface CameraSettings {
+  name?: string;
+  source: string;
+  cameraId: string;
+  // gige
+  host: string;
+  gvcpPort: string | number;
+  trigger: string;
+  packetSize: string | number;
+  exposure: string | number;
+  gain: string | number;
+  frameRate: string | number;
+  pixelFormat: string;
+  roiWidth: string | number;
+  roiHeight: string | number;
+  roiX: string | number;
+  roiY: string | number;
+  // http / folder / gige
+  timeout: string | number;
+  url: string;
+  mono: boolean;
+  folder: string;
+  stableMs: string | number;
+  deleteAfterRead: boolean;
+  // simulator
+  simWidth: string | number;
+  simHeight: string | number;
+  seed: string;
+  cols: string | number;
+  rows: string | number;
+  diameter: string | number;
+  classMix: string;
+  recipe: string;
+}
+
+const SOURCES = ['gige', 'http', 'folder', 'simulator'];
+
+function num(def: Record<string, unknown>, key: string, fallback: number | undefined, lo: number, hi: number): number | undefined {
+  const raw = def[key];
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < lo || v > hi) throw new SpotFusionError('CONFIG', `${key} must be a number in ${lo}…${hi}, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function json<T>(text: string | undefined, what: string): T | undefined {
+  if (!text || !text.trim()) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new SpotFusionError('CONFIG', `${what} is not valid JSON: ${describeError(e)}`);
+  }
+}
+
+/** The driver for a camera config, or a driver that fails permanently with the configuration error. */
+export function cameraDriver(def: CameraSettings, creds: { username?: string; password?: string; token?: string }, cameraId: string): ConnectionDriver<FrameSource> {
+  const d = def as unknown as Record<string, unknown>;
+  try {
+    const source = def.source || 'simulator';
+    if (!SOURCES.includes(source)) throw new SpotFusionError('CONFIG', `source "${source}" is not one of ${SOURCES.join(', ')}`);
+    const timeoutMs = num(d, 'timeout', 5000, 1, 600000) as number;
+    switch (source) {
+      case 'gige': {
+        const features: Record<string, FeatureValue> = {};
+        const put = (feature: string, key: string, lo: number, hi: number): void => {
+          const v = num(d, key, undefined, lo, hi);
+          if (v !== undefined) features[feature] = v;
+        };
+        if (def.pixelFormat) features.PixelFormat = def.pixelFormat;
+        put('OffsetX', 'roiX', 0, 65535);
+        put('OffsetY', 'roiY', 0, 65535);
+        put('Width', 'roiWidth', 1, 65535);
+        put('Height', 'roiHeight', 1, 65535);
+        put('ExposureTime', 'exposure', 0, 1e9);
+        put('Gain', 'gain', -1000, 1000);
+        put('AcquisitionFrameRate', 'frameRate', 0.001, 100000);
+        const trigger = def.trigger === 'freerun' ? 'freerun' : 'software';
+        return gigeDriver(
+          {
+            host: (def.host ?? '').trim(),
+            port: num(d, 'gvcpPort', 3956, 1, 65535),
+            packetSize: num(d, 'packetSize', 1500, 576, 16384),
+            trigger,
+            features,
+            frameTimeoutMs: timeoutMs,
+          },
+          cameraId,
+        );
+      }
+      case 'http':
+        return httpDriver({ url: (def.url ?? '').trim(), timeoutMs, mono: def.mono !== false, ...creds }, cameraId);
+      case 'folder':
+        return folderDriver({ path: (def.folder ?? '').trim(), stableMs: num(d, 'stableMs', 300, 0, 600000), deleteAfterRead: def.deleteAfterRead === true, mono: def.mono !== false }, cameraId);
+      default: {
+        const spots = json<SimSpot[]>(def.recipe, 'simulator recipe');
+        if (spots !== undefined && !Array.isArray(spots)) throw new SpotFusionError('CONFIG', 'simulator recipe must be a JSON array of { id, x, y, expectedDiameterPx? }');
+        return simulatorDriver(
+          {
+            seed: def.seed || 'spotfusion',
+            width: num(d, 'simWidth', 2448, 16, 16384) as number,
+            height: num(d, 'simHeight', 2048, 16, 16384) as number,
+            spots,
+            cols: num(d, 'cols', 8, 1, 100),
+            rows: num(d, 'rows', 6, 1, 100),
+            expectedDiameterPx: num(d, 'diameter', 32, 4, 1000),
+            classMix: json<Partial<Record<SpotClass, number>>>(def.classMix, 'simulator class mix'),
+          },
+          cameraId,
+        );
+      }
+    }
+  } catch (e) {
+    return failingDriver(`camera (invalid configuration)`, describeError(e));
+  }
+}
+

@@ -1,0 +1,229 @@
+'use strict';
+// Runs ONLY inside a network namespace with nothing but loopback (test/support/netns-run.sh, started by
+// test/unit/camera-aravis.test.js): the aravis fake camera broadcasts discovery on every interface.
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const { mkdtempSync, writeFileSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { zipSync, strToU8 } = require('fflate');
+const { GigeCamera } = require('../../dist/nodes/lib/camera/gige/camera');
+const { GvcpClient } = require('../../dist/nodes/lib/camera/gige/gvcp');
+const { SharedConnection } = require('../../dist/nodes/lib/connection');
+const { gigeDriver } = require('../../dist/nodes/lib/camera/sources');
+
+const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n');
+if (links.some((l) => !/: lo:/.test(l))) throw new Error(`refusing to run: this network namespace has more than lo:\n${links.join('\n')}`);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Start the fake camera on lo and wait until it answers discovery. */
+async function startFake(args = []) {
+  const proc = spawn('arv-fake-gv-camera-0.8', ['-i', 'lo', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  const probe = new GvcpClient({ host: '127.0.0.1', timeoutMs: 100, retries: 0 });
+  try {
+    for (let i = 0; i < 50; i++) {
+      if (proc.exitCode !== null) throw new Error(`fake camera exited: ${stderr}`);
+      try {
+        await probe.discover();
+        return proc;
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`fake camera did not answer within 5 s: ${stderr}`);
+  } finally {
+    await probe.close();
+  }
+}
+
+async function stopFake(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGKILL');
+  await gone;
+}
+
+function waitState(conn, state, timeoutMs = 15000) {
+  if (conn.state === state) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`state ${state} not reached in ${timeoutMs} ms (now ${conn.state}, ${conn.lastError})`)), timeoutMs);
+    conn.on('state', function on(s) {
+      if (s.state !== state) return;
+      clearTimeout(t);
+      conn.removeListener('state', on);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The fake's test pattern, as observed on the wire: pixel (x, y) of the camera's n-th frame is (x + y + n) mod 255
+ * (n = its own frame counter, which equals the GVSP block id until the stream is set up again).
+ */
+function checkPattern(frame, exactId = false) {
+  const { data, width, height, blockId } = frame;
+  const n = exactId ? blockId : data[0];
+  let bad = 0;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (data[y * width + x] !== (x + y + n) % 255) bad++;
+  return bad;
+}
+
+describe('GigE Vision against the aravis fake camera (network namespace, lo only)', function () {
+  this.timeout(30000);
+  let fake;
+  const open = [];
+  async function camera(opts = {}) {
+    const c = new GigeCamera({ host: '127.0.0.1', ...opts });
+    open.push(c);
+    await c.open();
+    return c;
+  }
+  beforeEach(async function () {
+    fake = await startFake();
+  });
+  afterEach(async function () {
+    for (const c of open.splice(0)) await c.close();
+    await stopFake(fake);
+  });
+
+  it('discovers by unicast, takes control, loads and interprets the GenICam XML', async function () {
+    const cam = await camera();
+    assert.equal(cam.info.manufacturer, 'Aravis');
+    assert.equal(cam.info.model, 'Fake');
+    assert.equal(cam.xmlFile, 'arv-fake-camera.xml');
+    assert.equal(cam.heartbeatTimeoutMs, 3000);
+    assert.equal(cam.nodemap.vendor, 'Aravis');
+    assert.equal(await cam.get('Width'), 512);
+    assert.equal(await cam.get('Height'), 512);
+    assert.equal(await cam.get('PixelFormat'), 'Mono8');
+    assert.equal(await cam.get('PayloadSize'), 512 * 512);
+    assert.equal(await cam.get('DeviceVendorName'), 'Aravis');
+    assert.ok(cam.nodemap.features('Root').includes('TriggerSoftware'));
+    const ccp = new GvcpClient({ host: '127.0.0.1' });
+    try {
+      assert.equal(await ccp.readReg(0x0a00), 2, 'we hold control');
+    } finally {
+      await ccp.close();
+    }
+  });
+
+  it('reads and writes features by standard name with fallbacks', async function () {
+    const cam = await camera({ features: { Width: 256, Height: 128, Gain: 3, ExposureTime: 20000, AcquisitionFrameRate: 50 } });
+    assert.equal(cam.resolve('ExposureTime'), 'ExposureTimeAbs');
+    assert.equal(cam.resolve('Gain'), 'GainRaw');
+    assert.equal(await cam.get('Width'), 256);
+    assert.equal(await cam.get('Height'), 128);
+    assert.equal(await cam.get('Gain'), 3);
+    assert.equal(await cam.get('ExposureTime'), 20000);
+    assert.equal(await cam.get('AcquisitionFrameRate'), 50);
+    assert.equal(await cam.get('PayloadSize'), 256 * 128);
+    await cam.set('Gain', 0);
+    cam.nodemap.clearCache();
+    assert.equal(await cam.get('Gain'), 0, 'read back from the camera');
+    await cam.set('TestBoolean', true);
+    cam.nodemap.clearCache();
+    assert.equal(await cam.get('TestBoolean'), true);
+    await assert.rejects(cam.set('Gain', 11), /Gain.*outside 0…10/);
+    await assert.rejects(cam.set('PixelFormat', 'Mono12p'), /not one of/);
+    await assert.rejects(cam.get('NoSuchThing'), /has no NoSuchThing feature/);
+  });
+
+  it('grabs on software trigger, pixel-exact against the fake test pattern', async function () {
+    const cam = await camera({ trigger: 'software' });
+    for (let i = 0; i < 3; i++) {
+      const f = await cam.grab();
+      assert.equal(f.width, 512);
+      assert.equal(f.pixelFormat, 'Mono8');
+      assert.equal(f.data.length, 512 * 512);
+      assert.equal(checkPattern(f, true), 0, `frame ${f.blockId} differs from the pattern`);
+    }
+    assert.equal(cam.stats.incomplete, 0);
+  });
+
+  it('grabs continuously (free run), every frame complete and pixel-exact', async function () {
+    const cam = await camera({ trigger: 'freerun', features: { AcquisitionFrameRate: 100 } });
+    const ids = [];
+    for (let i = 0; i < 10; i++) {
+      const f = await cam.grab();
+      ids.push(f.blockId);
+      assert.equal(checkPattern(f), 0);
+    }
+    for (let i = 1; i < ids.length; i++) assert.ok(ids[i] !== ids[i - 1]);
+    assert.equal(cam.stats.incomplete, 0);
+    assert.equal(cam.stats.lostPackets, 0);
+  });
+
+  it('reads the zipped GenICam XML the fake serves with -g', async function () {
+    const first = await camera();
+    const text = first.xml; // the XML as the camera served it to our client
+    await first.close();
+    await stopFake(fake);
+    const dir = mkdtempSync(join(tmpdir(), 'sf-genicam-'));
+    try {
+      const zip = join(dir, 'fake-camera.zip');
+      writeFileSync(zip, zipSync({ 'fake-camera.xml': strToU8(text) }));
+      fake = await startFake(['-g', zip]);
+      const cam = await camera();
+      assert.equal(cam.xmlZipped, true, 'the camera served a zip');
+      assert.equal(first.xmlZipped, false);
+      assert.equal(await cam.get('Width'), 512);
+      assert.equal(checkPattern(await cam.grab()), 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports control refused while another host holds the camera, and gets control once it is free', async function () {
+    const holder = await camera();
+    const other = new GigeCamera({ host: '127.0.0.1', timeoutMs: 100, retries: 1 });
+    await assert.rejects(other.open(), (e) => e.code === 'CONTROL_REFUSED' && /another host holds control/.test(e.message));
+    await holder.close();
+    const again = await camera();
+    assert.equal(checkPattern(await again.grab()), 0);
+  });
+
+  it('notices lost control (heartbeat expired) and regains it through SharedConnection', async function () {
+    const conn = new SharedConnection(gigeDriver({ host: '127.0.0.1', trigger: 'software' }, 'fake'), { baseMs: 100, maxMs: 500 });
+    const user = {};
+    try {
+      conn.acquire(user);
+      await waitState(conn, 'connected');
+      const cam = conn.client().camera;
+      cam.pauseHeartbeat(3600); // longer than the 3000 ms heartbeat timeout
+      await waitState(conn, 'reconnecting');
+      assert.match(conn.lastError, /control of camera 127\.0\.0\.1:3956 lost/);
+      await waitState(conn, 'connected');
+      const f = await conn.client().grab();
+      assert.equal(checkPattern(f), 0);
+    } finally {
+      await conn.destroy();
+    }
+  });
+
+  it('notices a killed camera and reconnects when it is back', async function () {
+    const conn = new SharedConnection(gigeDriver({ host: '127.0.0.1', trigger: 'software', timeoutMs: 150, retries: 2 }, 'fake'), { baseMs: 100, maxMs: 500 });
+    const user = {};
+    try {
+      conn.acquire(user);
+      await waitState(conn, 'connected');
+      await stopFake(fake);
+      await waitState(conn, 'reconnecting');
+      assert.match(conn.lastError, /stopped answering/);
+      await assert.rejects(Promise.resolve().then(() => conn.client().grab()), /not connected/);
+      fake = await startFake();
+      await waitState(conn, 'connected');
+      assert.equal(checkPattern(await conn.client().grab()), 0);
+    } finally {
+      await conn.destroy();
+    }
+  });
+
+  it('reports camera not found when nothing answers discovery', async function () {
+    await stopFake(fake);
+    const cam = new GigeCamera({ host: '127.0.0.1', timeoutMs: 100, retries: 1 });
+    await assert.rejects(cam.open(), (e) => e.code === 'CAMERA_NOT_FOUND' && /no answer to DISCOVERY from 127\.0\.0\.1:3956/.test(e.message));
+  });
+});
