@@ -23,6 +23,15 @@ function pick(nodeValue: unknown, msgValue: unknown): unknown {
   return nodeValue !== undefined && nodeValue !== '' ? nodeValue : msgValue;
 }
 
+/** A msg property named by a plain identifier ("payload") is read and written directly: RED.util parses the
+ * expression on every call, which shows in the bench. Paths ("data.value", "a[0]") still go through RED.util. */
+const PLAIN_PROPERTY = /^[A-Za-z_$][\w$]*$/;
+const UNSAFE_PROPERTY = new Set(['__proto__', 'constructor', 'prototype']);
+
+function isPlainProperty(name: string): boolean {
+  return PLAIN_PROPERTY.test(name) && !UNSAFE_PROPERTY.has(name);
+}
+
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
 
@@ -31,6 +40,8 @@ export = function register(RED: NodeAPI): void {
     const config = RED.nodes.getNode(def.redis) as RedisConfigNode | null;
     const valueProperty = def.valueProperty || 'payload';
     const outputProperty = def.outputProperty || 'payload';
+    const plainValue = isPlainProperty(valueProperty);
+    const plainOutput = isPlainProperty(outputProperty);
     const fixedOp = def.operation && def.operation !== 'msg' ? def.operation : undefined;
     const ttlDef = def.ttl === '' || def.ttl === undefined ? undefined : Number(def.ttl);
 
@@ -52,7 +63,7 @@ export = function register(RED: NodeAPI): void {
       if (ttlRaw !== undefined) candidate.ttl = ttlRaw;
       const req = assertValid<CacheRequest>('redis-cache-input', candidate);
       if (needsValue(req.operation)) {
-        const value = RED.util.getMessageProperty(msg, valueProperty) as unknown;
+        const value = plainValue ? msg[valueProperty] : (RED.util.getMessageProperty(msg, valueProperty) as unknown);
         if (value === undefined) {
           throw new SpotFusionError('VALUE', `msg.${valueProperty} is undefined: nothing to ${req.operation}`);
         }
@@ -61,13 +72,15 @@ export = function register(RED: NodeAPI): void {
       return req;
     }
 
-    handleInput(this, async (msg, send) => {
+    handleInput(this, (msg, send) => {
       if (!config) throw new SpotFusionError('CONFIG', 'redis-cache has no Redis config node: open the node and select one');
       const req = request(msg);
       const client = config.connection.client();
-      const result = await runCacheOp(client, req, config.keyPrefix, config.valueFormat);
-      RED.util.setMessageProperty(msg, outputProperty, result, true);
-      send(msg);
+      return runCacheOp(client, req, config.keyPrefix, config.valueFormat).then((result) => {
+        if (plainOutput) (msg as Msg)[outputProperty] = result;
+        else RED.util.setMessageProperty(msg, outputProperty, result, true);
+        send(msg);
+      });
     }, config ? { okStatus: () => config.statusNow() } : {});
 
     this.on('close', (_removed: boolean, done: () => void) => {

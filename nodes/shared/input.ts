@@ -1,5 +1,5 @@
 import type { Node, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import { errorsTotal, forgetNode, messagesTotal, nodeLabelValues, processingSeconds } from '../lib/metrics';
+import { forgetNode, nodeMeter } from '../lib/metrics';
 import { describeError, toError } from '../lib/errors';
 import { errorStatus } from './status';
 
@@ -17,15 +17,13 @@ export interface InputOptions {
 }
 
 export function handleInput(node: Node, handler: InputHandler, opts: InputOptions = {}): void {
-  const labels = nodeLabelValues(node);
+  const meter = nodeMeter(node);
   let failing = false;
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
-    const stop = processingSeconds.startTimer(labels);
-    messagesTotal.inc(labels);
+    const started = meter.start();
     let result: Promise<void> | void;
     const fail = (err: unknown): void => {
-      stop();
-      errorsTotal.inc(labels);
+      meter.finish(started, true);
       const e = toError(err);
       failing = true;
       node.status(errorStatus(describeError(e)));
@@ -37,18 +35,21 @@ export function handleInput(node: Node, handler: InputHandler, opts: InputOption
       fail(err);
       return;
     }
-    Promise.resolve(result).then(() => {
-      stop();
+    const ok = (): void => {
+      meter.finish(started, false);
       if (failing && opts.okStatus) {
         failing = false;
         node.status(opts.okStatus());
       }
       done();
-    }, fail);
+    };
+    // one hop for a promise, none for a synchronous handler
+    if (result && typeof result.then === 'function') result.then(ok, fail);
+    else ok();
   });
   // a redeployed node starts its series afresh (Prometheus handles counter resets); a removed one leaves none
   node.on('close', (_removed: boolean, done: () => void) => {
-    forgetNode(node);
+    forgetNode(node, meter);
     done();
   });
 }

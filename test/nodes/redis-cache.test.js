@@ -246,8 +246,11 @@ describe('redis-cache and the connection base across a Redis restart', function 
     await own.start();
   });
 
-  after(async function () {
+  afterEach(async function () {
     await helper.unload();
+  });
+
+  after(async function () {
     if (own) await own.stop();
   });
 
@@ -273,6 +276,30 @@ describe('redis-cache and the connection base across a Redis restart', function 
     assert.ok(back < 16000, `reconnected after ${back} ms`);
     const out = nextMessage(helper.getNode('out'));
     helper.getNode('cache').receive({ operation: 'set', key: 'x', payload: 'after' });
+    assert.equal((await out).payload, 'OK');
+  });
+
+  it('drops a connection to a stalled Redis (PING watchdog), fails the pending command, and recovers', async function () {
+    this.timeout(30000);
+    const flow = cacheFlow({ port: own.port, prefix: 's:' });
+    flow.find((n) => n.id === 'rc').commandTimeout = 300;
+    await helper.load(NODES, flow);
+    const cfg = helper.getNode('rc');
+    await until(() => cfg.connection.connected, 5000, 'connected');
+    own.proc.kill('SIGSTOP'); // the server stops answering but keeps its socket open
+    try {
+      const caught = nextMessage(helper.getNode('caught'), () => true, 10000);
+      helper.getNode('cache').receive({ operation: 'get', key: 'x' });
+      const err = await caught;
+      assert.match(err.error.message, /Connection is closed|no answer to PING within 300 ms/);
+      await until(() => cfg.connection.state === 'reconnecting', 5000, 'reconnecting');
+      assert.match(cfg.connection.lastError, /no answer to PING within 300 ms|ETIMEDOUT|ECONNREFUSED|closed/);
+    } finally {
+      own.proc.kill('SIGCONT');
+    }
+    await until(() => cfg.connection.connected, 15000, 'reconnected after SIGCONT');
+    const out = nextMessage(helper.getNode('out'));
+    helper.getNode('cache').receive({ operation: 'set', key: 'x', payload: 'back' });
     assert.equal((await out).payload, 'OK');
   });
 });
