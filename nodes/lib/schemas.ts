@@ -10,7 +10,16 @@ import { SpotFusionError } from './errors';
  */
 const SCHEMA_DIR = join(__dirname, '..', 'schemas');
 
-export type SchemaName = 'redis-cache-input';
+export type SchemaName =
+  | 'redis-cache-input'
+  | 'recipe-set'
+  | 'model-metadata'
+  | 'vision-batch'
+  | 'vision-crops'
+  | 'vision-predictions'
+  | 'inspection-result'
+  | 'verdict-rules'
+  | 'plc-write-input';
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 const compiled = new Map<SchemaName, ValidateFunction>();
