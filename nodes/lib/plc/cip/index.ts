@@ -1,0 +1,5 @@
+export * from './status';
+export * from './encap';
+export * from './epath';
+export * from './types';
+export * from './services';

@@ -1,0 +1,3 @@
+export * from './tag-db';
+export * from './server';
+export * from './station-tags';
