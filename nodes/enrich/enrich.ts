@@ -1,0 +1,78 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { checkIdentity, enrich, EnrichInput } from '../lib/result/enrich';
+import { VerdictRules, parseRules } from '../lib/result/verdict';
+import { SpotFusionError, describeError } from '../lib/errors';
+import { handleInput } from '../shared/input';
+import { errorStatus } from '../shared/status';
+import { ensureAdminRoutes } from '../shared/admin';
+
+interface EnrichDef extends NodeDef {
+  line?: string;
+  area?: string;
+  station?: string;
+  camera?: string;
+  rules?: string;
+}
+
+type Msg = NodeMessageInFlow & EnrichInput & Record<string, unknown>;
+
+export = function register(RED: NodeAPI): void {
+  ensureAdminRoutes(RED);
+
+  function Enrich(this: Node, def: EnrichDef): void {
+    RED.nodes.createNode(this, def);
+    setup(this, def);
+  }
+
+  function setup(node: Node, def: EnrichDef): void {
+    const identity = checkIdentity({ line: def.line, area: def.area, station: def.station, camera: def.camera });
+    let rules: VerdictRules | undefined;
+    let rulesError: string | undefined;
+    try {
+      rules = parseRules(def.rules, 'rules');
+    } catch (err) {
+      rulesError = describeError(err);
+      node.error(`enrich "${def.name || node.id}": ${rulesError}`);
+      node.status(errorStatus(rulesError));
+    }
+    if (rules) node.status({});
+    let count = 0;
+    let nok = 0;
+
+    const ok = (): { fill: 'green' | 'yellow'; shape: 'dot'; text: string } => ({ fill: nok ? 'yellow' : 'green', shape: 'dot', text: `${count} parts, ${nok} NOK` });
+
+    handleInput(
+      node,
+      (m, send) => {
+        const msg = m as Msg;
+        if (!rules) throw new SpotFusionError('CONFIG', `enrich: the verdict rules are invalid: ${rulesError ?? 'unknown'}`);
+        const result = enrich(
+          {
+            part: msg.part,
+            plc: msg.plc,
+            predictions: msg.predictions,
+            crops: msg.crops,
+            model: msg.model,
+            frame: msg.frame,
+            timings: msg.timings,
+            recipeVersion: msg.recipeVersion,
+          },
+          rules,
+          identity,
+        );
+        msg.payload = result;
+        count += 1;
+        if (result.verdict === 'NOK') nok += 1;
+        send(msg);
+        if (result.faults.length) {
+          // the result went on; the faults also reach Catch (one error per message, naming each fault)
+          throw new SpotFusionError('ENRICH_FAULT', `result ${result.resultId} has ${result.faults.length} fault(s): ${result.faults.map((f) => f.message).join('; ')}`);
+        }
+        node.status(ok());
+      },
+      { okStatus: ok },
+    );
+  }
+
+  RED.nodes.registerType('enrich', Enrich);
+};

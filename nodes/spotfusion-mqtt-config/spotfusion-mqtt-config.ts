@@ -1,0 +1,41 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { MqttClient } from 'mqtt';
+import { mqttDriver, parseMqttSettings } from '../lib/mqtt/client';
+import type { ConnectionDriver } from '../lib/connection';
+import { invalidDriver, reconnectMax } from '../lib/result/driver-util';
+import { setupConnectionConfig } from '../shared/connection-config';
+import type { MqttConfigNode } from './types';
+
+interface MqttConfigDef extends NodeDef {
+  host?: string;
+  port?: string | number;
+  tls?: boolean;
+  tlsRejectUnauthorized?: boolean;
+  protocolVersion?: string | number;
+  clientId?: string;
+  keepalive?: string | number;
+  connectTimeout?: string | number;
+  reconnectMaxMs?: string | number;
+}
+
+export = function register(RED: NodeAPI): void {
+  function MqttConfig(this: Node, def: MqttConfigDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this as MqttConfigNode;
+    const creds = (this.credentials ?? {}) as { username?: string; password?: string };
+    let driver: ConnectionDriver<MqttClient>;
+    try {
+      node.settings = parseMqttSettings(def, creds, `spotfusion-${this.id}`);
+      driver = mqttDriver(node.settings);
+    } catch (err) {
+      this.error(`spotfusion-mqtt-config "${def.name || this.id}": ${(err as Error).message}`);
+      driver = invalidDriver('mqtt', err as Error);
+    }
+    const max = reconnectMax(def.reconnectMaxMs);
+    setupConnectionConfig<MqttClient>(RED, this, driver, { maxMs: max, baseMs: Math.min(250, max) });
+  }
+
+  RED.nodes.registerType('spotfusion-mqtt-config', MqttConfig, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+};
