@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { SpotFusionError, describeError } from '../errors';
+import { batchWrites } from './client';
 import { parsePythonLiteral, formatPythonLiteral, JsonValue } from '../python-literal';
 
 export const CACHE_OPERATIONS = ['get', 'set', 'del', 'exists', 'expire', 'incr', 'hget', 'hset', 'hgetall', 'hdel', 'publish'] as const;
@@ -68,6 +69,7 @@ function describeWhere(where: string | (() => string)): string {
  * A bad value throws synchronously.
  */
 export function runCacheOp(client: Redis, req: CacheRequest, prefix: string, format: ValueFormat): Promise<unknown> {
+  batchWrites(client);
   const key = prefix + req.key;
   // built only for an error message: JSON.stringify of the key on every message is measurable (bench/)
   const where = (): string => (req.field !== undefined ? `field ${JSON.stringify(req.field)} of ${JSON.stringify(key)}` : JSON.stringify(key));

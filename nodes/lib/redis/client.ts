@@ -158,3 +158,23 @@ export function redisDriver(s: RedisSettings): ConnectionDriver<Redis> {
     },
   };
 }
+
+const corked = new WeakSet<object>();
+
+/**
+ * Gather the commands issued in this turn of the event loop into one socket write: the socket is corked now
+ * and uncorked on the next tick. A lone command waits one process.nextTick (microseconds, unlike ioredis'
+ * auto-pipelining, which waits for setImmediate); many commands in flight go out in one writev instead of one
+ * write system call each, which was a quarter of the CPU per message in bench/redis-cache.bench.cjs.
+ */
+export function batchWrites(client: Redis): void {
+  const stream = client.stream as (NodeJS.WritableStream & { cork?: () => void; uncork?: () => void; writable?: boolean }) | undefined;
+  if (!stream || typeof stream.cork !== 'function' || corked.has(stream)) return;
+  corked.add(stream);
+  stream.cork();
+  process.nextTick(() => {
+    corked.delete(stream);
+    stream.uncork?.();
+  });
+}
+
