@@ -1,10 +1,13 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { SpotFusionError } from '../lib/errors';
+import { SpotFusionError, describeError } from '../lib/errors';
+import type { StateChange } from '../lib/connection';
 import { handleInput } from '../shared/input';
+import type { NodeMeter } from '../lib/metrics';
 import { errorStatus } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
 import type { CameraConfigNode } from '../spotfusion-camera-config/types';
-import { encodeFrame, GrabRequest } from '../lib/camera/sources';
+import { encodeFrame, Frame, FrameSource, GrabRequest } from '../lib/camera/sources';
+import type { IncompleteInfo } from '../lib/camera/gige/gvsp';
 
 interface CameraGrabDef extends NodeDef {
   camera: string;
@@ -15,6 +18,110 @@ interface CameraGrabDef extends NodeDef {
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 
 const ENCODINGS = ['none', 'png', 'jpeg'];
+/** frames of a self-triggered camera waiting to be encoded before newer ones are skipped (and counted) */
+const MAX_ENCODING = 4;
+/** a self-triggered camera updates the status at most this often (a trailing update shows the last frame) */
+const STATUS_EVERY_MS = 250;
+
+function frameStatus(frame: Frame, counters: Record<string, number>, skipped = 0): { fill: 'green'; shape: 'dot'; text: string } {
+  const inc = counters.incomplete ? `, ${counters.incomplete} incomplete` : '';
+  const skip = skipped ? `, ${skipped} skipped` : '';
+  return { fill: 'green', shape: 'dot', text: `#${frame.frameId} ${frame.width}×${frame.height} ${frame.pixelFormat}${inc}${skip}` };
+}
+
+/**
+ * The camera triggers itself (GigE on its own trigger, simulator with a period): one message per delivered frame,
+ * msg = { topic: cameraId, frame (, image) }. Follows the connection: listens to each new source after a reconnect.
+ * Returns the function that stops it (on close).
+ */
+function emitFrames(node: Node, config: CameraConfigNode, encode: string, count: (failed: boolean) => void): () => void {
+  let source: FrameSource | undefined;
+  let closed = false;
+  let encoding = 0;
+  let chain: Promise<void> = Promise.resolve();
+  let skipped = 0;
+  let last: Frame | undefined;
+  let lastStatusAt = 0;
+  let statusTimer: NodeJS.Timeout | undefined;
+
+  const showStatus = (): void => {
+    statusTimer = undefined;
+    lastStatusAt = Date.now();
+    if (closed || !last || !source || !config.connection.connected) return;
+    node.status(frameStatus(last, source.counters(), skipped));
+  };
+  const scheduleStatus = (): void => {
+    if (statusTimer || closed) return;
+    statusTimer = setTimeout(showStatus, Math.max(0, STATUS_EVERY_MS - (Date.now() - lastStatusAt)));
+  };
+
+  const onFrame = (frame: Frame): void => {
+    if (closed) return;
+    const msg: Record<string, unknown> = { topic: frame.cameraId, frame };
+    if (encode === 'none') {
+      last = frame;
+      node.send(msg);
+      count(false);
+      scheduleStatus();
+      return;
+    }
+    if (encoding >= MAX_ENCODING) {
+      skipped += 1;
+      scheduleStatus();
+      return;
+    }
+    encoding += 1;
+    chain = chain.then(async () => {
+      try {
+        msg.image = await encodeFrame(frame, encode as 'png' | 'jpeg');
+        if (closed) return;
+        last = frame;
+        node.send(msg);
+        count(false);
+        scheduleStatus();
+      } catch (e) {
+        count(true);
+        if (!closed) node.error(describeError(e), msg);
+      } finally {
+        encoding -= 1;
+      }
+    });
+  };
+
+  const onIncomplete = (info: IncompleteInfo): void => {
+    if (closed) return;
+    const total = source?.counters().incomplete ?? 0;
+    node.error(`camera ${config.cameraId}: incomplete frame dropped (block ${info.blockId}: ${info.reason}; ${total} so far)`, { topic: config.cameraId, dropped: info });
+    scheduleStatus();
+  };
+
+  const detach = (): void => {
+    source?.removeListener('frame', onFrame);
+    source?.removeListener('incomplete', onIncomplete);
+    source = undefined;
+  };
+  const attach = (): void => {
+    detach();
+    if (closed || !config.connection.connected) return;
+    source = config.connection.client();
+    source.on('frame', onFrame);
+    source.on('incomplete', onIncomplete);
+  };
+  const onState = (change: StateChange): void => {
+    if (change.state === 'connected') attach();
+    else detach();
+  };
+  config.connection.on('state', onState);
+  attach();
+
+  return () => {
+    closed = true;
+    config.connection.removeListener('state', onState);
+    detach();
+    if (statusTimer) clearTimeout(statusTimer);
+    statusTimer = undefined;
+  };
+}
 
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
@@ -28,13 +135,31 @@ export = function register(RED: NodeAPI): void {
     const config = RED.nodes.getNode(def.camera) as CameraConfigNode | null;
     const encodeDef = ENCODINGS.includes(def.encode) ? def.encode : 'none';
     const timeoutDef = Number(def.timeout) > 0 ? Number(def.timeout) : undefined;
+    const selfTriggered = config?.selfTriggered === true;
+    let stopEmitting: (() => void) | undefined;
+    // set once handleInput has made the node's meter (emitting starts before, to catch the first 'connected')
+    const metered: { meter?: NodeMeter } = {};
+    let warnedInput = false;
     if (!config) node.status(errorStatus('no camera config selected'));
-    else config.register(node);
+    else {
+      // listen before registering, so the first 'connected' is not missed
+      // frames the camera sends by itself count on the node's meter like answered messages
+      if (selfTriggered) stopEmitting = emitFrames(node, config, encodeDef, (failed) => metered.meter?.finish(metered.meter.start(), failed));
+      config.register(node);
+    }
 
-    handleInput(
+    metered.meter = handleInput(
       node,
       async (msg, send) => {
         if (!config) throw new SpotFusionError('CONFIG', 'camera-grab has no camera config node: open the node and select one');
+        if (selfTriggered) {
+          // the camera triggers itself: a message grabs nothing (said once, not per message)
+          if (!warnedInput) {
+            warnedInput = true;
+            node.warn(`camera ${config.cameraId} triggers itself (trigger: hardware): camera-grab sends one message per frame and ignores input messages`);
+          }
+          return;
+        }
         const m = msg as Msg;
         const source = config.connection.client();
         const req: GrabRequest = { timeoutMs: timeoutDef ?? config.timeoutMs };
@@ -52,15 +177,14 @@ export = function register(RED: NodeAPI): void {
         const enc = typeof m.encode === 'string' ? m.encode : encodeDef;
         if (!ENCODINGS.includes(enc)) throw new SpotFusionError('MSG', `msg.encode must be one of ${ENCODINGS.join(', ')}, got "${enc}"`);
         if (enc !== 'none') m.image = await encodeFrame(frame, enc as 'png' | 'jpeg');
-        const c = source.counters();
-        const extra = c.incomplete ? `, ${c.incomplete} incomplete` : '';
-        node.status({ fill: 'green', shape: 'dot', text: `#${frame.frameId} ${frame.width}×${frame.height} ${frame.pixelFormat}${extra}` });
+        node.status(frameStatus(frame, source.counters()));
         send(m);
       },
       config ? { okStatus: () => config.statusNow() } : {},
     );
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      stopEmitting?.();
       if (config) config.deregister(node, done);
       else done();
     });

@@ -1,5 +1,5 @@
 import type { Node, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import { forgetNode, nodeMeter } from '../lib/metrics';
+import { forgetNode, nodeMeter, NodeMeter } from '../lib/metrics';
 import { describeError, toError } from '../lib/errors';
 import { errorStatus } from './status';
 
@@ -16,7 +16,11 @@ export interface InputOptions {
   okStatus?: () => NodeStatus;
 }
 
-export function handleInput(node: Node, handler: InputHandler, opts: InputOptions = {}): void {
+/**
+ * Returns the node's meter, so a node that also emits messages of its own (a camera that triggers itself)
+ * can count them on the same series.
+ */
+export function handleInput(node: Node, handler: InputHandler, opts: InputOptions = {}): NodeMeter {
   const meter = nodeMeter(node);
   let failing = false;
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
@@ -52,4 +56,5 @@ export function handleInput(node: Node, handler: InputHandler, opts: InputOption
     forgetNode(node, meter);
     done();
   });
+  return meter;
 }

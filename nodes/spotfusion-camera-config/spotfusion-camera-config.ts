@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { setupConnectionConfig } from '../shared/connection-config';
-import { cameraDriver, CameraSettings } from '../lib/camera/settings';
+import { cameraDriver, CameraSettings, isSelfTriggered } from '../lib/camera/settings';
 import type { FrameSource } from '../lib/camera/sources';
 import type { CameraConfigNode } from './types';
 
@@ -14,6 +14,7 @@ export = function register(RED: NodeAPI): void {
     node.source = def.source || 'simulator';
     node.cameraId = def.cameraId || def.name || (def.source === 'gige' ? def.host : '') || this.id;
     node.timeoutMs = Number(def.timeout) > 0 ? Number(def.timeout) : 5000;
+    node.selfTriggered = isSelfTriggered(def);
     const driver = cameraDriver(def, creds, node.cameraId);
     setupConnectionConfig<FrameSource>(RED, this, driver);
   }

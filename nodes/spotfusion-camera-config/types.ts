@@ -6,4 +6,6 @@ export interface CameraConfigNode extends ConnectionConfigNode<FrameSource> {
   cameraId: string;
   source: string;
   timeoutMs: number;
+  /** the source delivers frames by itself (GigE on its own trigger, timed simulator): camera-grab is then a source */
+  selfTriggered: boolean;
 }

@@ -2,7 +2,6 @@
 // Runs ONLY inside a network namespace with nothing but loopback (test/support/netns-run.sh, started by
 // test/unit/camera-aravis.test.js): the aravis fake camera broadcasts discovery on every interface.
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
 const { mkdtempSync, writeFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -11,40 +10,9 @@ const { GigeCamera } = require('../../dist/nodes/lib/camera/gige/camera');
 const { GvcpClient } = require('../../dist/nodes/lib/camera/gige/gvcp');
 const { SharedConnection } = require('../../dist/nodes/lib/connection');
 const { gigeDriver } = require('../../dist/nodes/lib/camera/sources');
+const { assertLoopbackOnly, startFake, stopFake, checkPattern, sleep } = require('../support/aravis-fake');
 
-const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n');
-if (links.some((l) => !/: lo:/.test(l))) throw new Error(`refusing to run: this network namespace has more than lo:\n${links.join('\n')}`);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Start the fake camera on lo and wait until it answers discovery. */
-async function startFake(args = []) {
-  const proc = spawn('arv-fake-gv-camera-0.8', ['-i', 'lo', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += d));
-  const probe = new GvcpClient({ host: '127.0.0.1', timeoutMs: 100, retries: 0 });
-  try {
-    for (let i = 0; i < 50; i++) {
-      if (proc.exitCode !== null) throw new Error(`fake camera exited: ${stderr}`);
-      try {
-        await probe.discover();
-        return proc;
-      } catch {
-        await sleep(100);
-      }
-    }
-    throw new Error(`fake camera did not answer within 5 s: ${stderr}`);
-  } finally {
-    await probe.close();
-  }
-}
-
-async function stopFake(proc) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const gone = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGKILL');
-  await gone;
-}
+assertLoopbackOnly();
 
 function waitState(conn, state, timeoutMs = 15000) {
   if (conn.state === state) return Promise.resolve();
@@ -57,18 +25,6 @@ function waitState(conn, state, timeoutMs = 15000) {
       resolve();
     });
   });
-}
-
-/**
- * The fake's test pattern, as observed on the wire: pixel (x, y) of the camera's n-th frame is (x + y + n) mod 255
- * (n = its own frame counter, which equals the GVSP block id until the stream is set up again).
- */
-function checkPattern(frame, exactId = false) {
-  const { data, width, height, blockId } = frame;
-  const n = exactId ? blockId : data[0];
-  let bad = 0;
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (data[y * width + x] !== (x + y + n) % 255) bad++;
-  return bad;
 }
 
 describe('GigE Vision against the aravis fake camera (network namespace, lo only)', function () {
@@ -140,6 +96,40 @@ describe('GigE Vision against the aravis fake camera (network namespace, lo only
       assert.equal(f.data.length, 512 * 512);
       assert.equal(checkPattern(f, true), 0, `frame ${f.blockId} differs from the pattern`);
     }
+    assert.equal(cam.stats.incomplete, 0);
+  });
+
+  it("uses the camera's own trigger (hardware mode): arms its line, and emits every frame it sends by itself", async function () {
+    // the fake has one line, Line0, that nothing can pulse: armed on it, it must stay silent
+    const line = await camera({ trigger: 'hardware', triggerSource: 'Line0' });
+    assert.equal(line.triggerSource, 'Line0');
+    line.nodemap.clearCache();
+    assert.equal(await line.get('TriggerMode'), 'On');
+    assert.equal(await line.get('TriggerSource'), 'Line0');
+    assert.equal(await line.get('TriggerSelector'), 'FrameStart');
+    let early = 0;
+    line.on('frame', () => early++);
+    await sleep(500);
+    assert.equal(early, 0, 'no frame while the line stays low (the fake free-runs at 25 fps otherwise)');
+    await line.close();
+    // Line1 (the default) does not exist on the fake: a clear configuration error, not a guess at another line
+    const missing = new GigeCamera({ host: '127.0.0.1', trigger: 'hardware' });
+    open.push(missing);
+    await assert.rejects(missing.open(), (e) => e.code === 'CONFIG' && /no trigger source "Line1" .*it offers Line0, Software/.test(e.message));
+    // its software source stands in for the line: the frames arrive without grab(), pixel-exact
+    const cam = await camera({ trigger: 'hardware', triggerSource: 'Software' });
+    const frames = [];
+    cam.on('frame', (f) => frames.push(f));
+    for (let i = 1; i <= 3; i++) {
+      await cam.execute('TriggerSoftware');
+      const end = Date.now() + 3000;
+      while (frames.length < i && Date.now() < end) await sleep(5);
+      assert.equal(frames.length, i, `frame ${i} emitted`);
+    }
+    for (const f of frames) assert.equal(checkPattern(f, true), 0, `frame ${f.blockId} differs from the pattern`);
+    assert.equal(new Set(frames.map((f) => f.data.buffer)).size, 3, 'each emitted frame keeps its own buffer');
+    await sleep(200);
+    assert.equal(frames.length, 3, 'one frame per trigger');
     assert.equal(cam.stats.incomplete, 0);
   });
 

@@ -9,6 +9,7 @@ const { helper, onTab, nextMessage, until } = require('../support/red');
 const configNode = require('../../dist/nodes/spotfusion-camera-config/spotfusion-camera-config.js');
 const grabNode = require('../../dist/nodes/camera-grab/camera-grab.js');
 const { renderFrame } = require('../../dist/nodes/lib/camera/simulator');
+const { gigeCameraPeer } = require('../support/gige-peer');
 
 const NODES = [configNode, grabNode];
 
@@ -239,10 +240,100 @@ describe('camera-grab node', function () {
       await connected();
       assert.match((await grabError()).error.message, /no new complete image file in .* within 300 ms/);
       writeFileSync(join(dir, 'bad.jpg'), 'not a jpeg');
+      // the grab timeout is 300 ms: wait until the source has taken the file as complete, then grab
+      await until(() => helper.getNode('cam').connection.client().counters().waiting === 1, 5000, 'bad.jpg ready');
       assert.match((await grabError({}, 5000)).error.message, /bad\.jpg is not a readable image/);
       await helper.unload();
       await helper.load(NODES, flow({ source: 'folder', folder: join(dir, 'nope') }));
       await until(() => /watched folder .*nope.*ENOENT/.test(helper.getNode('cam').connection.lastError ?? ''), 5000, 'ENOENT reported');
+    });
+  });
+
+  describe("camera's own trigger (trigger: hardware): camera-grab is a source", function () {
+    let peer;
+    afterEach(async function () {
+      await helper.unload();
+      await peer?.close();
+      peer = undefined;
+    });
+
+    /** messages arriving at `out` from now on */
+    function collect(id = 'out') {
+      const got = [];
+      helper.getNode(id).on('input', (m) => got.push(m));
+      return got;
+    }
+
+    it('GigE: one message per frame the camera sends on its own line, pixel-exact, without input messages', async function () {
+      peer = await gigeCameraPeer();
+      await helper.load(NODES, flow({ source: 'gige', host: '127.0.0.1', gvcpPort: peer.port, packetSize: 600, trigger: 'hardware', triggerSource: '' }));
+      await connected();
+      assert.equal(peer.regs.get(peer.R.TriggerMode), 1);
+      const out = collect();
+      const ids = [];
+      for (let i = 0; i < 3; i++) ids.push(await peer.pulse());
+      await until(() => out.length === 3, 3000, '3 frames');
+      for (const [i, m] of out.entries()) {
+        assert.equal(m.topic, 'cam1');
+        assert.equal(m.frame.cameraId, 'cam1');
+        assert.equal(m.frame.frameId, ids[i]);
+        assert.equal(m.frame.width, 64);
+        assert.ok(m.frame.data.equals(peer.pattern(ids[i])), `frame ${ids[i]} pixel-exact`);
+      }
+      const grab = helper.getNode('grab');
+      await until(() => grab.status.lastCall?.args[0].text === `#${ids[2]} 64×48 Mono8`, 3000, 'status of the last frame');
+      assert.equal(grab.status.lastCall.args[0].fill, 'green');
+      // input messages grab nothing: one warning, no message, no error
+      grab.receive({ payload: 1 });
+      grab.receive({ payload: 2 });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(out.length, 3);
+      const warnings = grab.warn.getCalls().map((c) => String(c.args[0])).filter((t) => /ignores input messages/.test(t));
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], /camera cam1 triggers itself \(trigger: hardware\)/);
+    });
+
+    it('GigE: an incomplete frame is dropped, counted in the status and reported to Catch; PNG when asked', async function () {
+      peer = await gigeCameraPeer();
+      await helper.load(NODES, flow({ source: 'gige', host: '127.0.0.1', gvcpPort: peer.port, packetSize: 600, trigger: 'hardware' }, { encode: 'png' }));
+      await connected();
+      const out = collect();
+      const caught = nextMessage(helper.getNode('caught'));
+      const bad = await peer.pulse({ lose: [3] });
+      const err = await caught;
+      assert.match(err.error.message, new RegExp(`incomplete frame dropped \\(block ${bad}: .*missing; 1 so far\\)`));
+      assert.equal(err.dropped.blockId, bad);
+      assert.equal(err.topic, 'cam1');
+      const good = await peer.pulse();
+      await until(() => out.length === 1, 3000, 'next frame');
+      assert.equal(out[0].frame.frameId, good);
+      assert.equal((await sharp(out[0].image).metadata()).format, 'png');
+      const grab = helper.getNode('grab');
+      await until(() => grab.status.lastCall?.args[0].text === `#${good} 64×48 Mono8, 1 incomplete`, 3000, 'status with the count');
+    });
+
+    it('GigE: an unknown trigger source is a permanent error naming what the camera offers', async function () {
+      peer = await gigeCameraPeer();
+      await helper.load(NODES, flow({ source: 'gige', host: '127.0.0.1', gvcpPort: peer.port, trigger: 'hardware', triggerSource: 'Line7' }));
+      await until(() => helper.getNode('cam').connection.state === 'failed', 5000, 'failed');
+      assert.match(helper.getNode('cam').connection.lastError, /no trigger source "Line7" .*it offers Line1, Software/);
+    });
+
+    it('simulator: a frame every period, msg.topic = camera id, and nothing after the flow stops', async function () {
+      await helper.load(NODES, flow({ source: 'simulator', simWidth: 160, simHeight: 120, cols: 2, rows: 1, diameter: 16, seed: 'hw', trigger: 'hardware', simPeriod: 40 }));
+      const out = collect();
+      await until(() => out.length >= 3, 5000, '3 timed frames');
+      assert.deepEqual(out.slice(0, 3).map((m) => m.frame.frameId), [1, 2, 3]);
+      assert.equal(out[0].topic, 'cam1');
+      assert.equal(out[0].frame.truth.length, 2);
+      const expected = renderFrame({ seed: 'hw:1', width: 160, height: 120, spots: out[0].frame.truth.map((t) => ({ id: t.spotId, x: t.expectedX, y: t.expectedY, expectedDiameterPx: 16 })) });
+      assert.ok(expected.data.equals(out[0].frame.data));
+      const grab = helper.getNode('grab');
+      await until(() => /^#\d+ 160×120 Mono8$/.test(grab.status.lastCall?.args[0].text ?? ''), 3000, 'frame status');
+      await helper.unload();
+      const n = out.length;
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(out.length, n, 'no ghost frames after close');
     });
   });
 

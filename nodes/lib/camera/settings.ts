@@ -24,7 +24,10 @@ export interface CameraSettings {
   // gige
   host: string;
   gvcpPort: string | number;
+  /** software | freerun | hardware (gige); software (per message) | hardware (timed, simulator) */
   trigger: string;
+  /** gige hardware trigger: TriggerSource entry, default Line1 */
+  triggerSource?: string;
   packetSize: string | number;
   exposure: string | number;
   gain: string | number;
@@ -50,9 +53,29 @@ export interface CameraSettings {
   diameter: string | number;
   classMix: string;
   recipe: string;
+  /** simulator with trigger hardware: ms between frames */
+  simPeriod?: string | number;
 }
 
 const SOURCES = ['gige', 'http', 'folder', 'simulator'];
+const TRIGGERS = ['software', 'freerun', 'hardware'];
+
+/** The trigger a config asks for ('' or absent: software); throws a CONFIG error naming the field for anything else. */
+function triggerOf(def: CameraSettings): 'software' | 'freerun' | 'hardware' {
+  const t = def.trigger ?? '';
+  if (t === '') return 'software';
+  if (!TRIGGERS.includes(t)) throw new SpotFusionError('CONFIG', `trigger "${t}" is not one of ${TRIGGERS.join(', ')}`);
+  return t as 'software' | 'freerun' | 'hardware';
+}
+
+/**
+ * Whether the source delivers frames by itself (camera-grab then emits one message per frame, without input
+ * messages): a GigE camera on its own trigger, or the simulator with a period.
+ */
+export function isSelfTriggered(def: Pick<CameraSettings, 'source' | 'trigger'>): boolean {
+  const source = def.source || 'simulator';
+  return (source === 'gige' || source === 'simulator') && def.trigger === 'hardware';
+}
 
 function num(def: Record<string, unknown>, key: string, fallback: number | undefined, lo: number, hi: number): number | undefined {
   const raw = def[key];
@@ -93,13 +116,18 @@ export function cameraDriver(def: CameraSettings, creds: { username?: string; pa
         put('ExposureTime', 'exposure', 0, 1e9);
         put('Gain', 'gain', -1000, 1000);
         put('AcquisitionFrameRate', 'frameRate', 0.001, 100000);
-        const trigger = def.trigger === 'freerun' ? 'freerun' : 'software';
+        const trigger = triggerOf(def);
+        const triggerSource = (def.triggerSource ?? '').trim() || 'Line1';
+        if (trigger === 'hardware' && !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(triggerSource)) {
+          throw new SpotFusionError('CONFIG', `triggerSource "${triggerSource}" is not a GenICam entry name (e.g. Line1)`);
+        }
         return gigeDriver(
           {
             host: (def.host ?? '').trim(),
             port: num(d, 'gvcpPort', 3956, 1, 65535),
             packetSize: num(d, 'packetSize', 1500, 576, 16384),
             trigger,
+            triggerSource,
             features,
             frameTimeoutMs: timeoutMs,
           },
@@ -123,6 +151,7 @@ export function cameraDriver(def: CameraSettings, creds: { username?: string; pa
             rows: num(d, 'rows', 6, 1, 100),
             expectedDiameterPx: num(d, 'diameter', 32, 4, 1000),
             classMix: json<Partial<Record<SpotClass, number>>>(def.classMix, 'simulator class mix'),
+            periodMs: triggerOf(def) === 'hardware' ? num(d, 'simPeriod', 1000, 10, 3_600_000) : undefined,
           },
           cameraId,
         );

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { ConnectionDriver, PERMANENT_ERROR_CODE } from '../connection';
 import { SpotFusionError, describeError } from '../errors';
 import { GigeCamera, GigeCameraOptions } from './gige/camera';
+import type { GvspFrame } from './gige/gvsp';
 import { renderFrame, RenderOptions, SimSpot, SpotClass, SpotTruth, gridRecipe } from './simulator';
 
 export interface Frame {
@@ -34,8 +35,14 @@ export interface GrabRequest {
   timeoutMs?: number;
 }
 
+/**
+ * A frame source. grab() takes one frame on demand. A self-triggered source (`selfTriggered`: a GigE camera on its
+ * own trigger, the simulator with a period) also emits 'frame' (Frame) for every frame it delivers by itself, and
+ * 'incomplete' ({ blockId, missing, expected, reason }) for a frame it dropped.
+ */
 export interface FrameSource extends EventEmitter {
   readonly kind: string;
+  readonly selfTriggered: boolean;
   grab(req?: GrabRequest): Promise<Frame>;
   close(): Promise<void>;
   /** counters shown in status: frames, incomplete… */
@@ -50,16 +57,27 @@ function configError(message: string): SpotFusionError {
 
 export class GigeSource extends EventEmitter implements FrameSource {
   readonly kind = 'gige';
+  readonly selfTriggered: boolean;
   private n = 0;
   constructor(readonly camera: GigeCamera, readonly cameraId: string) {
     super();
+    this.selfTriggered = camera.opts.trigger === 'hardware';
     camera.on('lost', (e: Error) => this.emit('lost', e));
     camera.on('incomplete', (i: unknown) => this.emit('incomplete', i));
+    if (this.selfTriggered) {
+      camera.on('frame', (f: GvspFrame) => {
+        this.n += 1;
+        this.emit('frame', this.toFrame(f));
+      });
+    }
+  }
+  private toFrame(f: GvspFrame): Frame {
+    return { data: f.data, width: f.width, height: f.height, pixelFormat: f.pixelFormat, cameraId: this.cameraId, frameId: f.blockId, timestamp: Date.now() };
   }
   async grab(req: GrabRequest = {}): Promise<Frame> {
     const f = await this.camera.grab(req.timeoutMs);
     this.n += 1;
-    return { data: f.data, width: f.width, height: f.height, pixelFormat: f.pixelFormat, cameraId: this.cameraId, frameId: f.blockId, timestamp: Date.now() };
+    return this.toFrame(f);
   }
   counters(): Record<string, number> {
     const s = this.camera.stats;
@@ -120,6 +138,7 @@ export interface HttpOptions {
 
 export class HttpSource extends EventEmitter implements FrameSource {
   readonly kind = 'http';
+  readonly selfTriggered = false;
   private n = 0;
   private failures = 0;
   private readonly url: URL;
@@ -205,6 +224,7 @@ interface Candidate {
 
 export class FolderSource extends EventEmitter implements FrameSource {
   readonly kind = 'folder';
+  readonly selfTriggered = false;
   private readonly seen = new Set<string>();
   private readonly candidates = new Map<string, Candidate>();
   private readonly ready: string[] = [];
@@ -340,14 +360,21 @@ export interface SimulatorSourceOptions {
   rows?: number;
   expectedDiameterPx?: number;
   classMix?: Partial<Record<SpotClass, number>>;
+  /** the simulator's stand-in for a hardware trigger: render and emit a frame every periodMs (start() starts it) */
+  periodMs?: number;
 }
 
 export class SimulatorSource extends EventEmitter implements FrameSource {
   readonly kind = 'simulator';
+  readonly selfTriggered: boolean;
   private n = 0;
   private readonly spots: SimSpot[];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
   constructor(readonly opts: SimulatorSourceOptions, readonly cameraId: string) {
     super();
+    this.selfTriggered = opts.periodMs !== undefined;
+    if (opts.periodMs !== undefined && !(opts.periodMs >= 10 && opts.periodMs <= 3_600_000)) throw configError(`simulator period ${opts.periodMs} ms is not in 10…3600000`);
     this.spots = opts.spots ?? gridRecipe({ width: opts.width, height: opts.height, cols: opts.cols, rows: opts.rows, expectedDiameterPx: opts.expectedDiameterPx });
     // fail now (permanently) on a recipe that cannot render, not on the first message
     renderFrame({ seed: 0, width: 16, height: 16, spots: [], classMix: opts.classMix, expectedDiameterPx: opts.expectedDiameterPx });
@@ -369,10 +396,30 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
     });
     return Promise.resolve({ data: f.data, width: f.width, height: f.height, pixelFormat: 'Mono8', cameraId: this.cameraId, frameId: this.n, timestamp: Date.now(), truth: f.truth });
   }
+  /** With a period: emit the first frame one period from now, then one every period (a slow render delays, never piles up). */
+  start(): void {
+    const period = this.opts.periodMs;
+    if (period === undefined || this.closed || this.timer) return;
+    const tick = (): void => {
+      const started = Date.now();
+      this.timer = undefined;
+      Promise.resolve()
+        .then(() => this.grab())
+        .then((f) => this.emit('frame', f))
+        .catch((e: unknown) => this.emit('warning', `simulator: ${describeError(e)}`))
+        .finally(() => {
+          if (!this.closed) this.timer = setTimeout(tick, Math.max(0, period - (Date.now() - started)));
+        });
+    };
+    this.timer = setTimeout(tick, period);
+  }
   counters(): Record<string, number> {
     return { frames: this.n };
   }
   close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     return Promise.resolve();
   }
 }
@@ -382,7 +429,9 @@ export function simulatorDriver(opts: SimulatorSourceOptions, cameraId: string):
     describe: () => `weld-spot simulator ${opts.width}×${opts.height}`,
     open: () => {
       try {
-        return Promise.resolve(new SimulatorSource(opts, cameraId));
+        const src = new SimulatorSource(opts, cameraId);
+        src.start();
+        return Promise.resolve(src);
       } catch (e) {
         return Promise.reject(configError(describeError(e)));
       }

@@ -21,6 +21,10 @@ type Tok = { t: 'num'; v: number; at: number } | { t: 'id'; v: string; at: numbe
 
 const OPS = ['**', '<<', '>>', '<=', '>=', '<>', '&&', '||', '+', '-', '*', '/', '%', '&', '|', '^', '~', '!', '=', '<', '>', '(', ')', '?', ':', ','];
 
+/** Longest formula accepted, and deepest syntax tree: bounds the parser's and the evaluator's recursion. */
+export const MAX_FORMULA_LENGTH = 4096;
+export const MAX_FORMULA_DEPTH = 64;
+
 function bad(formula: string, at: number, why: string): never {
   throw new SpotFusionError('GENICAM', `formula "${formula}": ${why} at position ${at + 1}`);
 }
@@ -62,8 +66,22 @@ const FUNCS = new Set(['SGN', 'NEG', 'ATAN', 'COS', 'SIN', 'TAN', 'ABS', 'EXP', 
 
 export function parseFormula(src: string): Expr {
   if (typeof src !== 'string' || src.trim() === '') throw new SpotFusionError('GENICAM', 'formula is empty');
+  if (src.length > MAX_FORMULA_LENGTH) throw new SpotFusionError('GENICAM', `formula is ${src.length} characters long, more than ${MAX_FORMULA_LENGTH}`);
   const toks = tokenize(src);
   let p = 0;
+  // depth of every node built: a formula nested deeper than MAX_FORMULA_DEPTH is refused (no stack overflow)
+  const depth = new WeakMap<Expr, number>();
+  let open = 0;
+  const mk = (e: Expr, at: number, ...kids: Expr[]): Expr => {
+    const d = 1 + Math.max(0, ...kids.map((k) => depth.get(k) ?? 1));
+    if (d > MAX_FORMULA_DEPTH) bad(src, at, `nested deeper than ${MAX_FORMULA_DEPTH} levels`);
+    depth.set(e, d);
+    return e;
+  };
+  const enter = (at: number): void => {
+    open += 1;
+    if (open > MAX_FORMULA_DEPTH) bad(src, at, `nested deeper than ${MAX_FORMULA_DEPTH} levels`);
+  };
   const peek = (): Tok | undefined => toks[p];
   const isOp = (v: string): boolean => {
     const t = toks[p];
@@ -75,14 +93,18 @@ export function parseFormula(src: string): Expr {
   };
 
   function ternary(): Expr {
+    enter(peek()?.at ?? src.length);
     const c = binary(0);
     if (isOp('?')) {
+      const at = (peek() as Tok).at;
       p++;
       const a = ternary();
       expect(':');
       const b = ternary();
-      return { k: 'cond', c, a, b };
+      open -= 1;
+      return mk({ k: 'cond', c, a, b }, at, c, a, b);
     }
+    open -= 1;
     return c;
   }
 
@@ -91,8 +113,12 @@ export function parseFormula(src: string): Expr {
     if (BINARY[level][0] === '**') {
       const base = unary();
       if (isOp('**')) {
+        const at = (peek() as Tok).at;
         p++;
-        return { k: 'bin', op: '**', a: base, b: binary(level) }; // right associative
+        enter(at);
+        const exp = binary(level); // right associative
+        open -= 1;
+        return mk({ k: 'bin', op: '**', a: base, b: exp }, at, base, exp);
       }
       return base;
     }
@@ -101,7 +127,8 @@ export function parseFormula(src: string): Expr {
       const t = peek();
       if (!t || t.t !== 'op' || !BINARY[level].includes(t.v)) return left;
       p++;
-      left = { k: 'bin', op: t.v, a: left, b: binary(level + 1) };
+      const right = binary(level + 1);
+      left = mk({ k: 'bin', op: t.v, a: left, b: right }, t.at, left, right);
     }
   }
 
@@ -109,7 +136,10 @@ export function parseFormula(src: string): Expr {
     const t = peek();
     if (t && t.t === 'op' && (t.v === '-' || t.v === '+' || t.v === '~' || t.v === '!')) {
       p++;
-      return { k: 'un', op: t.v, a: unary() };
+      enter(t.at);
+      const a = unary();
+      open -= 1;
+      return mk({ k: 'un', op: t.v, a }, t.at, a);
     }
     return primary();
   }
@@ -141,7 +171,7 @@ export function parseFormula(src: string): Expr {
           }
         }
         expect(')');
-        return { k: 'call', fn: up, args };
+        return mk({ k: 'call', fn: up, args }, t.at, ...args);
       }
       if (t.v === 'PI') return { k: 'num', v: Math.PI };
       if (t.v === 'E') return { k: 'num', v: Math.E };
@@ -182,7 +212,18 @@ export function variablesOf(e: Expr, out = new Set<string>()): Set<string> {
   return out;
 }
 
-const big = (v: number): bigint => BigInt.asIntN(64, BigInt(Math.trunc(v)));
+const big = (v: number): bigint => {
+  if (!Number.isFinite(v)) throw new SpotFusionError('GENICAM', `formula: bit operation on ${v}, which is not a finite number`);
+  return BigInt.asIntN(64, BigInt(Math.trunc(v)));
+};
+/** 64-bit shift: a count of 64 or more shifts every bit out; a negative count is an error */
+function shift(a: number, b: number, left: boolean): number {
+  const x = big(a);
+  const n = big(b);
+  if (n < 0n) throw new SpotFusionError('GENICAM', `formula: shift by a negative count (${b})`);
+  if (n > 63n) return left || x >= 0n ? 0 : -1;
+  return fromBig(left ? x << n : x >> n);
+}
 const fromBig = (v: bigint): number => Number(BigInt.asIntN(64, v));
 
 /** Evaluate; `integer` selects IntSwissKnife semantics (truncating division, 64-bit bit operations). */
@@ -249,14 +290,14 @@ export function evaluate(e: Expr, vars: (name: string) => number, integer = fals
           }
           return a / b;
         case '%':
-          if (b === 0) throw new SpotFusionError('GENICAM', 'modulo by zero in formula');
+          if (b === 0 || (integer && big(b) === 0n)) throw new SpotFusionError('GENICAM', 'modulo by zero in formula');
           return integer ? fromBig(big(a) % big(b)) : a % b;
         case '**': return a ** b;
         case '&': return fromBig(big(a) & big(b));
         case '|': return fromBig(big(a) | big(b));
         case '^': return fromBig(big(a) ^ big(b));
-        case '<<': return fromBig(big(a) << big(b));
-        case '>>': return fromBig(big(a) >> big(b));
+        case '<<': return shift(a, b, true);
+        case '>>': return shift(a, b, false);
         case '=': return a === b ? 1 : 0;
         case '<>': return a !== b ? 1 : 0;
         case '<': return a < b ? 1 : 0;

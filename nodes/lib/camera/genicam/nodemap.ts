@@ -331,6 +331,10 @@ export class NodeMap {
       lsb = parseNumber(this.field(n, 'LSB') ?? (little ? '0' : String(len * 8 - 1)), `${n.name}.LSB`);
       msb = parseNumber(this.field(n, 'MSB') ?? (little ? String(len * 8 - 1) : '0'), `${n.name}.MSB`);
     }
+    const inside = (b: number): boolean => Number.isInteger(b) && b >= 0 && b < len * 8;
+    if (!inside(lsb) || !inside(msb) || (little ? msb < lsb : lsb < msb)) {
+      throw err(`${n.name}: bit field LSB ${lsb} / MSB ${msb} does not fit the ${len * 8}-bit register (${little ? 'LittleEndian' : 'BigEndian'})`);
+    }
     // little endian numbers bit 0 as the least significant; big endian numbers bit 0 as the most significant
     return little ? [lsb, msb - lsb + 1] : [len * 8 - 1 - lsb, lsb - msb + 1];
   }
@@ -451,6 +455,7 @@ export class NodeMap {
   }
 
   private async writeNumeric(name: string, value: number, chain: string[]): Promise<void> {
+    if (chain.includes(name)) throw err(`${chain[0]}: circular reference through ${name}`);
     const n = this.node(name);
     const ch = [...chain, name];
     switch (n.kind) {
@@ -507,7 +512,8 @@ export class NodeMap {
     return impl !== false && avail !== false;
   }
 
-  async isWritable(name: string): Promise<boolean> {
+  async isWritable(name: string, chain: string[] = []): Promise<boolean> {
+    if (chain.includes(name)) throw err(`${chain[0]}: circular reference through ${name}`);
     const n = this.node(name);
     if (!(await this.isAvailable(name))) return false;
     if ((await this.flag(n, 'pIsLocked', [name])) === true) return false;
@@ -515,7 +521,7 @@ export class NodeMap {
     if (n.kind === 'SwissKnife' || n.kind === 'IntSwissKnife' || n.kind === 'Category' || n.kind === 'Port') return false;
     const p = this.field(n, 'pValue');
     if (p === undefined) return n.kind !== 'Command' && this.field(n, 'Value') !== undefined;
-    return this.isWritable(p);
+    return this.isWritable(p, [...chain, name]);
   }
 
   /** min/max/inc of an Integer or Float (undefined where the camera sets none) */
@@ -556,7 +562,8 @@ export class NodeMap {
   }
 
   /** Read a feature: Integer/Float/converters → number, Boolean → boolean, Enumeration → entry name, String → string. */
-  async get(name: string): Promise<FeatureValue> {
+  async get(name: string, chain: string[] = []): Promise<FeatureValue> {
+    if (chain.includes(name)) throw err(`${chain[0]}: circular reference through ${name}`);
     const n = await this.checkReadable(name);
     switch (n.kind) {
       case 'Boolean': {
@@ -576,7 +583,7 @@ export class NodeMap {
         if (n.kind === 'String') {
           const lit = child(n.x, 'Value');
           if (lit !== undefined) return lit;
-          return this.get(child(n.x, 'pValue') ?? '');
+          return this.get(child(n.x, 'pValue') ?? '', [...chain, name]);
         }
         const d = await this.readRegister(n, [name]);
         const z = d.indexOf(0);
@@ -593,7 +600,8 @@ export class NodeMap {
   }
 
   /** Write a feature, checking availability, lock, access, range and enumeration entries first. */
-  async set(name: string, value: FeatureValue): Promise<void> {
+  async set(name: string, value: FeatureValue, chain: string[] = []): Promise<void> {
+    if (chain.includes(name)) throw err(`${chain[0]}: circular reference through ${name}`);
     const n = await this.checkReadable(name);
     if ((await this.flag(n, 'pIsLocked', [name])) === true) throw new SpotFusionError('LOCKED', `feature "${name}" is locked now (e.g. while acquisition runs)`);
     switch (n.kind) {
@@ -618,7 +626,7 @@ export class NodeMap {
         return this.writeRegister(n, b, [name]);
       }
       case 'String':
-        return this.set(child(n.x, 'pValue') ?? '', value);
+        return this.set(child(n.x, 'pValue') ?? '', value, [...chain, name]);
       case 'Integer':
       case 'Float':
       case 'Converter':

@@ -13,7 +13,12 @@ import { GvcpClient } from './gvcp';
 import { GvspFrame, GvspReceiver, IncompleteInfo } from './gvsp';
 import { CCP_CONTROL, DeviceInfo, GvcpStatusError, ipToNumber, Reg } from './protocol';
 
-export type TriggerMode = 'software' | 'freerun';
+/**
+ * software: grab() fires TriggerSoftware and takes that frame; freerun: the camera streams, grab() takes the next
+ * complete frame; hardware: the camera's own trigger (TriggerSource, e.g. an input line) starts each frame, and
+ * every complete frame is emitted as 'frame' (its buffer then belongs to the listener).
+ */
+export type TriggerMode = 'software' | 'freerun' | 'hardware';
 
 export interface GigeCameraOptions {
   host: string;
@@ -26,6 +31,8 @@ export interface GigeCameraOptions {
   /** GVSP packet size (IP+UDP+GVSP headers included), default 1500 */
   packetSize?: number;
   trigger?: TriggerMode;
+  /** hardware trigger: the TriggerSource entry (default Line1; other spellings of the same line are tried, see triggerSourceCandidates) */
+  triggerSource?: string;
   /** features to set after connecting, by standard name (fallbacks applied): ExposureTime, Gain, PixelFormat, Width… */
   features?: Record<string, FeatureValue>;
   /** ms to wait for a frame in grab() (default 2000) */
@@ -42,6 +49,18 @@ export const FEATURE_FALLBACKS: Readonly<Record<string, string[]>> = {
   AcquisitionFrameRate: ['AcquisitionFrameRate', 'AcquisitionFrameRateAbs'],
   TriggerSoftware: ['TriggerSoftware'],
 };
+
+/**
+ * Names cameras use for the same trigger source: SFNC says LineN, older cameras InputN, InputLineN or LineInN. The
+ * given name comes first; a line is never replaced by another line number (Line1 does not fall back to Line0).
+ */
+export function triggerSourceCandidates(source: string): string[] {
+  const s = source.trim();
+  const m = /^(?:line|input|inputline|linein|line_in)[ _]?(\d+)$/i.exec(s);
+  if (!m) return [s];
+  const n = m[1];
+  return [...new Set([s, `Line${n}`, `LineIn${n}`, `Input${n}`, `InputLine${n}`])];
+}
 
 /** Parse "Local:name.xml;10000;3e67" (also "local:///name.zip;…"); other schemes are reported as unsupported. */
 export function parseFirstUrl(url: string): { file: string; address: number; length: number } {
@@ -108,6 +127,8 @@ export class GigeCamera extends EventEmitter {
   private waiters: Array<{ resolve: (f: GvspFrame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
   readonly features = new Map<string, string>();
   lastIncomplete: IncompleteInfo | undefined;
+  /** hardware trigger: the TriggerSource entry in use */
+  triggerSource: string | undefined;
 
   constructor(readonly opts: GigeCameraOptions) {
     super();
@@ -296,8 +317,30 @@ export class GigeCamera extends EventEmitter {
     }
     const trigger = this.opts.trigger ?? 'software';
     await this.trySet('AcquisitionMode', 'Continuous');
-    if (this.resolve('TriggerSelector')) await this.set('TriggerSelector', 'FrameStart');
-    if (trigger === 'software') {
+    if (this.resolve('TriggerSelector')) {
+      const selectors = (await this.map().entries(this.need('TriggerSelector'))).map((e) => e.name);
+      if (!selectors.includes('FrameStart')) {
+        if (trigger !== 'freerun') throw new SpotFusionError('CONFIG', `camera ${this.where} has no FrameStart trigger (TriggerSelector offers ${selectors.join(', ') || 'nothing'}): use free run`);
+      } else {
+        await this.set('TriggerSelector', 'FrameStart');
+      }
+    }
+    if (trigger === 'hardware') {
+      if (!this.resolve('TriggerMode') || !this.resolve('TriggerSource')) {
+        throw new SpotFusionError('CONFIG', `camera ${this.where} has no TriggerMode/TriggerSource: its own trigger cannot be used`);
+      }
+      const wanted = this.opts.triggerSource?.trim() || 'Line1';
+      const offered = (await this.map().entries(this.need('TriggerSource'))).map((e) => e.name);
+      const tried = triggerSourceCandidates(wanted);
+      const lower = new Map(offered.map((n) => [n.toLowerCase(), n]));
+      const found = tried.map((n) => lower.get(n.toLowerCase())).find((n) => n !== undefined);
+      if (!found) {
+        throw new SpotFusionError('CONFIG', `camera ${this.where} has no trigger source "${wanted}" (tried ${tried.join(', ')}; it offers ${offered.join(', ') || 'none'})`);
+      }
+      await this.set('TriggerSource', found);
+      await this.set('TriggerMode', 'On');
+      this.triggerSource = found;
+    } else if (trigger === 'software') {
       if (!this.resolve('TriggerMode') || !this.resolve('TriggerSoftware')) {
         throw new SpotFusionError('CONFIG', `camera ${this.where} has no software trigger (TriggerMode/TriggerSoftware): use free run`);
       }
@@ -350,8 +393,14 @@ export class GigeCamera extends EventEmitter {
   }
 
   private onFrame(f: GvspFrame): void {
-    this.emit('frame', f);
     const w = this.waiters.shift();
+    if (!w && this.opts.trigger === 'hardware') {
+      // the camera's own trigger: every frame is delivered, its buffer belongs to the 'frame' listeners
+      this.frameCounter += 1;
+      this.emit('frame', f);
+      return;
+    }
+    this.emit('frame', f);
     if (!w) {
       this.receiver?.release(f.data);
       return;
