@@ -70,6 +70,10 @@ describe('flow checks (spotfusion validate)', function () {
     assert.deepEqual(messages([tab, { id: 'c', type: 'comment', z: 't', info: `pw ${LEGACY_PASSWORDS[0]}` }]), ["f.json: node 'c' (comment).info: contains a known legacy password"]);
   });
 
+  it('ignores ${...} inside longer text (Node-RED substitutes whole values only)', function () {
+    assert.deepEqual(messages([{ id: 't', type: 'tab' }, { id: 'f', type: 'function', z: 't', func: 'return `${msg.payload}`;', name: 'at ${HOST} now' }]), []);
+  });
+
   it('requires every ${VAR} to be listed in the flow header', function () {
     assert.deepEqual(messages([{ id: 't', type: 'tab' }, { id: 'c', type: 'spotfusion-redis-config', host: '${PLC_HOST}', port: '${bad-name}' }]), [
       "f.json: node 'c' (spotfusion-redis-config).port: ${bad-name} is not a valid environment variable name",

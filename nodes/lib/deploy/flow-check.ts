@@ -43,7 +43,8 @@ const CORE_REFS: Record<string, Record<string, string>> = {
 
 const SECRET_FIELD = /^(pass(word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentialSecret|auth)$/i;
 const ENV_ONLY = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
-const ENV_REF = /\$\{([^}]*)\}/g;
+/** Node-RED substitutes an environment variable only where a field's whole value is ${NAME} (flows/util.js). */
+const ENV_REF = /^\$\{(\S+)\}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The legacy system's hard-coded passwords (backlog SEC-01): must never appear again. */
 export const LEGACY_PASSWORDS: readonly string[] = ['SparkEyes@@2022', 'skm@@2022'];
@@ -74,15 +75,28 @@ export function packageTypes(packageRoot: string): PackageTypes {
   return { types, refs };
 }
 
+/** A field value for a message: strings as they are, anything else by its kind (never a recursive toString). */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
 function label(n: FlowNode): string {
   return `node '${n.id}' (${n.type})`;
 }
 
-function walkStrings(value: unknown, path: string, visit: (s: string, path: string, key: string) => void, key = ''): void {
+/** Node fields nested deeper than this are reported, not walked (a hostile file cannot overflow the stack). */
+export const MAX_FIELD_DEPTH = 64;
+
+function walkStrings(value: unknown, path: string, visit: (s: string, path: string, key: string) => void, tooDeep: (path: string) => void, key = '', depth = 0): void {
   if (typeof value === 'string') visit(value, path, key);
-  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, `${path}[${i}]`, visit, key));
+  else if (depth >= MAX_FIELD_DEPTH) {
+    if (value && typeof value === 'object') tooDeep(path);
+  } else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, `${path}[${i}]`, visit, tooDeep, key, depth + 1));
   else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) walkStrings(v, `${path}.${k}`, visit, k);
+    for (const [k, v] of Object.entries(value)) walkStrings(v, `${path}.${k}`, visit, tooDeep, k, depth + 1);
   }
 }
 
@@ -124,13 +138,13 @@ export function checkFlow(flow: unknown, file: string, known: PackageTypes, extr
   for (const n of byId.values()) {
     const known1 = CORE_TYPES.has(n.type) || known.types.has(n.type) || subflowTypes.has(n.type) || extra.has(n.type) || n.type.startsWith('ui-');
     if (!known1) add(label(n), `unknown node type '${n.type}' (not a core node, not one of this package's, not a subflow in the file)`);
-    if (n.z !== undefined && n.z !== '' && !containers.has(n.z)) add(label(n), `z '${n.z}' names no tab or subflow in the file`);
+    if (n.z !== undefined && n.z !== '' && (typeof n.z !== 'string' || !containers.has(n.z))) add(label(n), `z ${shown(n.z)} names no tab or subflow in the file`);
     if (n.wires !== undefined) {
       if (!Array.isArray(n.wires)) add(`${label(n)}.wires`, 'must be an array of arrays');
       else
         (n.wires as unknown[]).forEach((port, p) => {
           if (!Array.isArray(port)) return add(`${label(n)}.wires[${p}]`, 'must be an array of node ids');
-          for (const target of port) if (typeof target !== 'string' || !byId.has(target)) add(`${label(n)}.wires[${p}]`, `wired to '${String(target)}', which is not in the file`);
+          for (const target of port) if (typeof target !== 'string' || !byId.has(target)) add(`${label(n)}.wires[${p}]`, `wired to ${shown(target)}, which is not in the file`);
         });
     }
     const refs = { ...(CORE_REFS[n.type] ?? {}), ...(known.refs[n.type] ?? {}) };
@@ -138,7 +152,7 @@ export function checkFlow(flow: unknown, file: string, known: PackageTypes, extr
       const v = n[prop];
       if (v === undefined || v === '') continue;
       const target = typeof v === 'string' ? byId.get(v) : undefined;
-      if (!target) add(`${label(n)}.${prop}`, `refers to config node ${JSON.stringify(v)}, which is not in the file`);
+      if (!target) add(`${label(n)}.${prop}`, `refers to config node ${shown(v)}, which is not in the file`);
       else if (target.type !== cfgType) add(`${label(n)}.${prop}`, `refers to '${target.id}' of type ${target.type}, expected ${cfgType}`);
     }
     if (n.credentials && typeof n.credentials === 'object' && Object.values(n.credentials).some((v) => v !== '' && v !== undefined && v !== null)) {
@@ -148,11 +162,12 @@ export function checkFlow(flow: unknown, file: string, known: PackageTypes, extr
     walkStrings(fields, label(n), (s, path, key) => {
       if (SECRET_FIELD.test(key) && s !== '' && !ENV_ONLY.test(s)) add(path, `looks like a secret in a node field: use credentials or \${ENV_VAR}`);
       for (const pw of LEGACY_PASSWORDS) if (s.includes(pw)) add(path, 'contains a known legacy password');
-      for (const m of s.matchAll(ENV_REF)) {
+      const m = ENV_REF.exec(s);
+      if (m) {
         if (!ENV_NAME.test(m[1])) add(path, `\${${m[1]}} is not a valid environment variable name`);
         else used.add(m[1]);
       }
-    });
+    }, (path) => add(path, `is nested deeper than ${MAX_FIELD_DEPTH} levels`));
   }
   report.envVars = [...used].sort();
   for (const v of report.envVars) if (!declared.has(v)) add('environment', `\${${v}} is used but not listed in the flow's header (tab info, a comment or tab env)`);
