@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // npm start: Node-RED 4.1 on 127.0.0.1:1880 with our settings, a git-ignored user dir inside the project,
-// our nodes loaded from the working tree and the demo flow. Development mode (no adminAuth) is switched on
+// our nodes loaded from the working tree and the station flow (flows/station.json) on its embedded defaults:
+// PLC simulator, camera simulator, demo model, SQLite store — no external server. Development mode (no adminAuth) is switched on
 // only when nothing else is configured and the host is loopback; settings.ts refuses anything else.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -18,7 +19,10 @@ const env = { ...process.env };
 if (env.SPOTFUSION_DEV_MODE === undefined && !env.SPOTFUSION_ADMIN_PASSWORD_HASH) env.SPOTFUSION_DEV_MODE = 'true';
 const userDir = env.SPOTFUSION_USER_DIR || join(ROOT, '.userdir');
 env.SPOTFUSION_USER_DIR = userDir;
-prepareUserDir(userDir, { flowSource: join(ROOT, 'flows', 'demo.json') });
+// a user dir still holding the earlier demo flow, unchanged, gets the station flow; an edited flow is kept
+const flowsFile = join(userDir, 'flows.json');
+if (existsSync(flowsFile) && readFileSync(flowsFile, 'utf8') === readFileSync(join(ROOT, 'flows', 'demo.json'), 'utf8')) rmSync(flowsFile);
+prepareUserDir(userDir, { flowSource: [join(ROOT, 'flows', 'station.json'), join(ROOT, 'flows', 'dashboard.json')] });
 
 const redJs = require.resolve('node-red/red.js');
 const child = spawn(process.execPath, [redJs, '--settings', join(ROOT, 'dist', 'settings.js'), ...process.argv.slice(2)], {

@@ -140,18 +140,41 @@ describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${proces
   });
 
   describe('npm start (scripts/start.mjs)', function () {
-    it('starts in development mode on loopback with the demo flow and our nodes', async function () {
+    it('starts in development mode on loopback with the station flow on embedded defaults, and results appear', async function () {
       if (process.env.SPOTFUSION_RED_JS) this.skip(); // npm start is the Node-RED 4.1 path
       const rt = await Runtime.create({ SPOTFUSION_DEV_MODE: undefined, SPOTFUSION_ADMIN_PASSWORD_HASH: undefined }, { script: path.join(ROOT, 'scripts', 'start.mjs') });
       try {
         await rt.start();
         const flows = await rt.request('GET', '/flows');
         assert.equal(flows.status, 200);
-        assert.ok(flows.json.some((n) => n.id === 'sf_demo_tab'));
+        assert.ok(flows.json.some((n) => n.id === 'sf_station' && n.type === 'tab' && !n.disabled), 'the station tab is deployed and enabled');
         const nodes = await rt.request('GET', '/nodes', { headers: { Accept: 'application/json' } });
         assert.ok(nodes.json.some((s) => s.types.includes('redis-cache')));
+        // the PLC simulator triggers a part every 3 s; each one becomes a row of the SQLite store
+        const Database = require('better-sqlite3');
+        const file = path.join(rt.userDir, 'spotfusion', 'results.db');
+        let rows = [];
+        for (let i = 0; i < 200 && rows.length < 2; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (!require('node:fs').existsSync(file)) continue;
+          const db = new Database(file, { readonly: true, fileMustExist: true });
+          try {
+            rows = db.prepare('SELECT part_serial, verdict, station, model_name FROM inspection_result ORDER BY part_serial').all();
+          } finally {
+            db.close();
+          }
+        }
+        assert.ok(rows.length >= 2, `results in ${file}: ${JSON.stringify(rows)}\n${rt.stdout.slice(-2000)}`);
+        for (const r of rows) {
+          assert.match(r.part_serial, /^WB-\d{6}$/);
+          assert.ok(['OK', 'NOK'].includes(r.verdict));
+          assert.equal(r.station, 'ST-DEMO');
+          assert.equal(r.model_name, 'spotfusion-demo');
+        }
         const h = await rt.request('GET', '/spotfusion/health');
-        assert.equal(h.status, 200);
+        assert.equal(h.status, 200, JSON.stringify(h.json));
+        assert.deepEqual(h.json.connections.map((c) => [c.id, c.state]).sort(), [['sf_st_camera', 'connected'], ['sf_st_plc', 'connected']]);
+        assert.doesNotMatch(rt.stdout, /\[error\]/, 'no error logged');
       } finally {
         await rt.stop();
       }
