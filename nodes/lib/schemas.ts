@@ -19,7 +19,8 @@ export type SchemaName =
   | 'vision-predictions'
   | 'inspection-result'
   | 'verdict-rules'
-  | 'plc-write-input';
+  | 'plc-write-input'
+  | 'plant';
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 const compiled = new Map<SchemaName, ValidateFunction>();

@@ -5,6 +5,7 @@ import { SpotFusionError, describeError } from '../errors';
 import { AdminClient, DeploymentType } from './admin-client';
 import { checkFlow, FlowNode, FlowReport, packageTypes, PackageTypes } from './flow-check';
 import { diffFlows, formatDiff } from './flow-diff';
+import { PLANT_USAGE, plantMain } from '../plant/cli';
 
 /**
  * spotfusion — validate flows, show what a deploy would change, deploy them to one station or to every station
@@ -18,6 +19,7 @@ const USAGE = `usage:
   spotfusion diff FLOW --url URL [--user USER]
   spotfusion deploy FLOW --url URL [--user USER] [--type full|nodes|flows] [--env NAME=VALUE]... [--health-timeout S]
   spotfusion deploy --inventory stations.yaml [--only NAME,...]
+${PLANT_USAGE}
 secrets come from the environment only: SPOTFUSION_DEPLOY_PASSWORD (with --user) or SPOTFUSION_DEPLOY_TOKEN`;
 
 export interface Io {
@@ -180,7 +182,7 @@ interface Inventory {
   stations?: Array<{ name?: string; url?: string; flow?: string; user?: string; type?: string; env?: Record<string, unknown>; passwordEnv?: string; tokenEnv?: string; healthTimeout?: number }>;
 }
 
-function inventoryTargets(file: string, only: string[] | undefined): Target[] {
+export function inventoryTargets(file: string, only: string[] | undefined): Target[] {
   let inv: Inventory;
   try {
     inv = parseYaml(readFileSync(file, 'utf8')) as Inventory;
@@ -229,6 +231,7 @@ function exitFor(err: unknown): number {
 export async function main(argv: string[], io: Io, packageRoot: string): Promise<number> {
   try {
     const [command, ...rest] = argv;
+    if (command === 'plant') return plantMain(rest, io, packageRoot);
     const a = parseArgs(rest);
     const known = packageTypes(packageRoot);
     switch (command) {
