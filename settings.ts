@@ -49,6 +49,8 @@ const settings = {
         users: [{ username: cfg.adminUser, password: cfg.adminPasswordHash, permissions: '*' }],
       }
     : undefined,
+  // the dashboard, the image archive and every HTTP-in route (basic auth)
+  httpNodeAuth: cfg.httpPasswordHash ? { user: cfg.httpUser, pass: cfg.httpPasswordHash } : undefined,
   logging,
   // no flow may reach into the process or install code at run time
   functionExternalModules: false,

@@ -140,6 +140,33 @@ export const ENV = {
       return raw;
     },
   },
+  httpUser: {
+    name: 'SPOTFUSION_HTTP_USER',
+    description: 'User name for the dashboard, the image archive and other HTTP node routes (basic auth).',
+    defaultText: 'viewer',
+    parse: (raw: string | undefined) => {
+      const v = str('viewer')(raw);
+      if (!/^[\w.@-]{1,64}$/.test(v)) throw new Problem(`expects 1–64 letters, digits or . _ @ -, got ${JSON.stringify(v)}`);
+      return v;
+    },
+  },
+  httpPasswordHash: {
+    name: 'SPOTFUSION_HTTP_PASSWORD_HASH',
+    description:
+      'bcrypt hash of the password for the dashboard and HTTP node routes. Required on a non-loopback address unless SPOTFUSION_HTTP_PUBLIC=true.',
+    secret: true,
+    parse: (raw: string | undefined) => {
+      if (raw === undefined || raw === '') return undefined;
+      if (!BCRYPT.test(raw)) throw new Problem('expects a bcrypt hash ($2a$/$2b$/$2y$ followed by cost and 53 characters)');
+      return raw;
+    },
+  },
+  httpPublic: {
+    name: 'SPOTFUSION_HTTP_PUBLIC',
+    description: 'Serve the dashboard and HTTP node routes without a login on a non-loopback address (e.g. a shop-floor kiosk network).',
+    defaultText: 'false',
+    parse: bool(false),
+  },
   devMode: {
     name: 'SPOTFUSION_DEV_MODE',
     description: 'Development mode: allows no adminAuth and no credential secret, on a loopback host only. `npm start` sets it.',
@@ -168,6 +195,9 @@ export interface RuntimeConfig {
   credentialSecret: string | undefined;
   adminUser: string;
   adminPasswordHash: string | undefined;
+  httpUser: string;
+  httpPasswordHash: string | undefined;
+  httpPublic: boolean;
   devMode: boolean;
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
@@ -199,6 +229,11 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv, defaultUserDir: string
         loopback
           ? 'SPOTFUSION_ADMIN_PASSWORD_HASH is required (adminAuth is enforced); set SPOTFUSION_DEV_MODE=true for a development run on loopback'
           : `SPOTFUSION_ADMIN_PASSWORD_HASH is required: refusing to listen on non-loopback address ${cfg.host} without adminAuth`,
+      );
+    }
+    if (!loopback && !cfg.httpPasswordHash && !cfg.httpPublic) {
+      problems.push(
+        `SPOTFUSION_HTTP_PASSWORD_HASH is required on non-loopback address ${cfg.host} (the dashboard and image archive would be open); set SPOTFUSION_HTTP_PUBLIC=true to serve them without a login on purpose`,
       );
     }
     if (!cfg.devMode && !cfg.credentialSecret) {

@@ -30,6 +30,16 @@ describe('runtime configuration from the environment', function () {
     );
   });
 
+  it('protects the dashboard and HTTP routes on a non-loopback address unless they are public on purpose', function () {
+    const base = { SPOTFUSION_HOST: '0.0.0.0', SPOTFUSION_ADMIN_PASSWORD_HASH: HASH, SPOTFUSION_CREDENTIAL_SECRET: SECRET };
+    assert.throws(() => loadRuntimeConfig(base, '/tmp/u'), /SPOTFUSION_HTTP_PASSWORD_HASH is required on non-loopback address 0\.0\.0\.0/);
+    assert.equal(loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PUBLIC: 'true' }, '/tmp/u').httpPublic, true);
+    const cfg = loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PASSWORD_HASH: HASH, SPOTFUSION_HTTP_USER: 'line1' }, '/tmp/u');
+    assert.equal(cfg.httpUser, 'line1');
+    assert.equal(cfg.httpPasswordHash, HASH);
+    assert.throws(() => loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PASSWORD_HASH: 'x' }, '/tmp/u'), /SPOTFUSION_HTTP_PASSWORD_HASH expects a bcrypt hash/);
+  });
+
   it('allows dev mode only on loopback', function () {
     const cfg = loadRuntimeConfig({ SPOTFUSION_DEV_MODE: 'true' }, '/tmp/u');
     assert.equal(cfg.devMode, true);
