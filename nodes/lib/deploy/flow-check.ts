@@ -47,7 +47,7 @@ const ENV_ONLY = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 const ENV_REF = /^\$\{(\S+)\}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The legacy system's hard-coded passwords (backlog SEC-01): must never appear again. */
-export const LEGACY_PASSWORDS: readonly string[] = ['SparkEyes@@2022', 'skm@@2022'];
+export const LEGACY_PASSWORDS: readonly string[] = ['SparkEyes@@2022', 'skm@@2022']; // secret-scan: allow (the blocklist itself)
 
 export interface PackageTypes {
   types: Set<string>;
@@ -76,11 +76,12 @@ export function packageTypes(packageRoot: string): PackageTypes {
 }
 
 /** A field value for a message: strings as they are, anything else by its kind (never a recursive toString). */
-function shown(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+function shown(v: unknown, quote: 'single' | 'json' = 'single'): string {
+  if (typeof v === 'string') return quote === 'json' ? JSON.stringify(v) : `'${v}'`;
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
+  return typeof v === 'object' ? 'an object' : typeof v;
 }
 
 function label(n: FlowNode): string {
@@ -152,7 +153,7 @@ export function checkFlow(flow: unknown, file: string, known: PackageTypes, extr
       const v = n[prop];
       if (v === undefined || v === '') continue;
       const target = typeof v === 'string' ? byId.get(v) : undefined;
-      if (!target) add(`${label(n)}.${prop}`, `refers to config node ${shown(v)}, which is not in the file`);
+      if (!target) add(`${label(n)}.${prop}`, `refers to config node ${shown(v, 'json')}, which is not in the file`);
       else if (target.type !== cfgType) add(`${label(n)}.${prop}`, `refers to '${target.id}' of type ${target.type}, expected ${cfgType}`);
     }
     if (n.credentials && typeof n.credentials === 'object' && Object.values(n.credentials).some((v) => v !== '' && v !== undefined && v !== null)) {

@@ -19,6 +19,7 @@ import {
   parseTagAddress,
   stringTemplateLength,
   decodeLogixString,
+  need,
 } from './cip';
 import { LogixClient, LogixOptions, ReadSpec, WriteSpec } from './logix-client';
 import { readTagRequest } from './cip/services';
@@ -157,13 +158,16 @@ export class LogixPlc implements PlcClient {
         if (typed.code === STRUCT_TYPE || typed.code === TypeCode.REAL || typed.code === TypeCode.LREAL) mismatch();
         const size = ATOMIC_SIZE[typed.code] ?? 0;
         if (addr.bit >= size * 8) throw new SpotFusionError('ADDRESS', `bit ${addr.bit} is beyond a ${plcType}`);
+        need(typed.data, 0, size, `${tag.name}: ${plcType} reply`);
         return ((typed.data.readUInt8(Math.floor(addr.bit / 8)) >> addr.bit % 8) & 1) === 1;
       }
       if (n > 1) {
         if (typed.code !== TypeCode.DWORD) mismatch();
+        need(typed.data, 0, Math.ceil(n / 32) * 4, `${tag.name}: BOOL[${n}] reply`);
         return Array.from({ length: n }, (_, k) => ((typed.data.readUInt32LE(Math.floor(k / 32) * 4) >>> k % 32) & 1) === 1);
       }
       if (typed.code !== TypeCode.BOOL) mismatch();
+      need(typed.data, 0, 1, `${tag.name}: BOOL reply`);
       return typed.data.readUInt8(0) !== 0;
     }
     if (tag.type === 'STRING' || tag.type === 'UDT') {

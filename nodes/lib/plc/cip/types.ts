@@ -283,30 +283,39 @@ export interface TemplateSource {
 
 export type PlcValue = boolean | number | string | PlcValue[] | { [k: string]: PlcValue };
 
+/** Structures nested deeper than this are refused (a template that contains itself would never end). */
+export const MAX_STRUCT_DEPTH = 16;
+
 /** Decode one structure instance by its template (nested structures and packed BOOLs included). */
-export function decodeStruct(t: Template, b: Buffer, o: number, templates: TemplateSource): PlcValue {
+export function decodeStruct(t: Template, b: Buffer, o: number, templates: TemplateSource, depth = 0): PlcValue {
+  if (depth >= MAX_STRUCT_DEPTH) throw new PacketError(`structure ${t.name}: nested deeper than ${MAX_STRUCT_DEPTH} levels (does a template contain itself?)`);
   need(b, o, t.size, `structure ${t.name}`);
   const strLen = stringTemplateLength(t);
   if (strLen !== undefined) return decodeLogixString(b, o, strLen);
   const out: Record<string, PlcValue> = {};
   for (const m of t.members) {
     if (hiddenMember(m.name)) continue;
-    out[m.name] = decodeMember(m, b, o + m.offset, templates);
+    // an own data property even for a name like "__proto__" (never the object's prototype)
+    Object.defineProperty(out, m.name, { value: decodeMember(m, b, o + m.offset, templates, depth), writable: true, enumerable: true, configurable: true });
   }
   return out;
 }
 
-function decodeMember(m: TemplateMember, b: Buffer, o: number, templates: TemplateSource): PlcValue {
+function decodeMember(m: TemplateMember, b: Buffer, o: number, templates: TemplateSource, depth: number): PlcValue {
   const isArray = (m.type & MEMBER_ARRAY) !== 0;
   if (m.type & MEMBER_STRUCT) {
     const sub = templates.byInstance(m.type & 0x0fff);
     if (!sub) throw new PacketError(`member ${m.name}: template ${m.type & 0x0fff} unknown`);
-    if (isArray) return Array.from({ length: m.info }, (_, k) => decodeStruct(sub, b, o + k * sub.size, templates));
-    return decodeStruct(sub, b, o, templates);
+    if (isArray) return Array.from({ length: m.info }, (_, k) => decodeStruct(sub, b, o + k * sub.size, templates, depth + 1));
+    return decodeStruct(sub, b, o, templates, depth + 1);
   }
   const code = m.type & 0xff;
-  if (code === TypeCode.BOOL && !isArray) return ((b.readUInt8(o) >> (m.info & 7)) & 1) === 1;
+  if (code === TypeCode.BOOL && !isArray) {
+    need(b, o, 1, `member ${m.name} (BOOL)`);
+    return ((b.readUInt8(o) >> (m.info & 7)) & 1) === 1;
+  }
   if (code === TypeCode.DWORD && isArray) {
+    need(b, o, m.info * 4, `member ${m.name} (BOOL[${m.info * 32}])`);
     // BOOL[n] members are stored as DWORDs
     const bits: boolean[] = [];
     for (let k = 0; k < m.info * 32; k++) bits.push(((b.readUInt32LE(o + Math.floor(k / 32) * 4) >>> (k % 32)) & 1) === 1);
