@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { EventEmitter } from 'node:events';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AmqpPublishOptions } from '../lib/amqp/client';
@@ -7,9 +8,10 @@ import { assertValid } from '../lib/schemas';
 import { Dispatcher, DeliveryTarget, TargetState } from '../lib/result/dispatcher';
 import type { InspectionResult } from '../lib/result/enrich';
 import { FULL_POLICIES, FullPolicy, Outbox, OutboxFullError } from '../lib/result/outbox';
-import { outboxDelivered, outboxFailures, outboxFull, trackOutbox } from '../lib/result/metrics';
+import { outboxDelivered, outboxFailures, outboxFull, outboxUndeliverable, trackOutbox } from '../lib/result/metrics';
+import { PlcHandshakeWriter, parseHandshakeTags } from '../lib/result/plc-handshake';
 import { SqliteResultStore } from '../lib/result/sqlite-store';
-import { amqpTarget, mqttTarget, pgTarget, redisTarget, sqliteTarget } from '../lib/result/targets';
+import { amqpTarget, mqttTarget, pgTarget, plcTarget, redisTarget, sqliteTarget, whenConnected } from '../lib/result/targets';
 import { ArchivePolicy, ImageArchive, ARCHIVE_POLICIES, serveArchive } from '../lib/result/archive';
 import { handleInput } from '../shared/input';
 import { errorStatus } from '../shared/status';
@@ -18,9 +20,17 @@ import type { AmqpConfigNode } from '../spotfusion-amqp-config/types';
 import type { MqttConfigNode } from '../spotfusion-mqtt-config/types';
 import type { PgConfigNode } from '../spotfusion-postgres-config/types';
 import type { RedisConfigNode } from '../spotfusion-redis-config/types';
+import type { PlcConfigNode } from '../plc-config/types';
+import type { OutboxRow } from '../lib/result/outbox';
 
 interface PublishDef extends NodeDef {
+  plc?: string;
+  plcTags?: unknown;
+  plcPollMs?: string | number;
+  plcReadyTimeout?: string | number;
+  plcAckTimeout?: string | number;
   amqp?: string;
+  amqpBacklog?: boolean;
   amqpExchange?: string;
   amqpExchangeType?: string;
   amqpRoutingKey?: string;
@@ -30,13 +40,17 @@ interface PublishDef extends NodeDef {
   mqtt?: string;
   mqttTopic?: string;
   mqttRetain?: boolean;
+  mqttBacklog?: boolean;
   postgres?: string;
+  pgBacklog?: boolean;
   redis?: string;
+  redisBacklog?: boolean;
   redisStream?: string;
   redisMaxLen?: string | number;
   sqlite?: boolean;
   sqliteFile?: string;
   sqliteKeep?: string | number;
+  sqliteBacklog?: boolean;
   outboxMaxRows?: string | number;
   outboxFullPolicy?: string;
   outboxSync?: string;
@@ -53,7 +67,7 @@ interface PublishDef extends NodeDef {
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 
 interface Closable {
-  node: Node & { deregister(user: Node, done: () => void): void };
+  node: Node & { deregister(user: Node, done: () => void): void; connection: EventEmitter };
 }
 
 function int(name: string, raw: unknown, def: number, min: number, max: number): number {
@@ -90,8 +104,9 @@ export = function register(RED: NodeAPI): void {
     let setupError: string | undefined;
     let untrack: (() => void) | undefined;
     let lastWarning = '';
+    let handshake: PlcHandshakeWriter | undefined;
 
-    const useConfig = <T extends Node & { register(u: Node): void; deregister(u: Node, d: () => void): void }>(id: string | undefined, what: string): T | undefined => {
+    const useConfig = <T extends Node & { register(u: Node): void; deregister(u: Node, d: () => void): void; connection: EventEmitter }>(id: string | undefined, what: string): T | undefined => {
       if (!id) return undefined;
       const cfg = RED.nodes.getNode(id) as T | null;
       if (!cfg) throw new SpotFusionError('CONFIG', `the ${what} config node ${id} does not exist`);
@@ -102,6 +117,23 @@ export = function register(RED: NodeAPI): void {
 
     try {
       const batchSize = int('batchSize', def.batchSize, 100, 1, 10_000);
+      const plc = useConfig<PlcConfigNode>(def.plc, 'PLC');
+      if (plc) {
+        const tags = parseHandshakeTags(def.plcTags, plc.settings?.protocol, 'PLC handshake');
+        const conn = plc.connection;
+        handshake = new PlcHandshakeWriter(
+          () => conn.client(),
+          tags,
+          {
+            pollMs: int('plcPollMs', def.plcPollMs, 20, 1, 10_000),
+            readyTimeoutMs: int('plcReadyTimeout', def.plcReadyTimeout, 5000, 10, 600_000),
+            ackTimeoutMs: int('plcAckTimeout', def.plcAckTimeout, 5000, 10, 600_000),
+          },
+          whenConnected(conn),
+        );
+        // the dispatcher's limit covers the handshake's own waits plus a few PLC requests
+        targets.push(plcTarget(plc.id, handshake, handshake.maxDurationMs + int('deliveryTimeout', def.deliveryTimeout, 10_000, 100, 600_000)));
+      }
       const amqp = useConfig<AmqpConfigNode>(def.amqp, 'AMQP');
       if (amqp) {
         const type = def.amqpExchangeType || 'topic';
@@ -114,32 +146,33 @@ export = function register(RED: NodeAPI): void {
         };
         if (def.amqpQueue) o.queue = def.amqpQueue;
         if (def.amqpBindingKey) o.bindingKey = def.amqpBindingKey;
-        targets.push(amqpTarget(amqp.id, amqp.connection, o, batchSize));
+        targets.push({ ...amqpTarget(amqp.id, amqp.connection, o, batchSize), backlog: def.amqpBacklog === true });
       }
       const mqtt = useConfig<MqttConfigNode>(def.mqtt, 'MQTT');
       if (mqtt) {
         const topic = def.mqttTopic || 'spotfusion/{line}/{station}/result';
         if (/[+#]/.test(topic)) throw new SpotFusionError('CONFIG', `MQTT topic "${topic}" must not contain wildcards`);
-        targets.push(mqttTarget(mqtt.id, mqtt.connection, mqtt.settings?.protocolVersion ?? 5, { topic, retain: def.mqttRetain === true }, batchSize));
+        targets.push({ ...mqttTarget(mqtt.id, mqtt.connection, mqtt.settings?.protocolVersion ?? 5, { topic, retain: def.mqttRetain === true }, batchSize), backlog: def.mqttBacklog === true });
       }
       const pg = useConfig<PgConfigNode>(def.postgres, 'PostgreSQL');
-      if (pg) targets.push(pgTarget(pg.id, pg.connection, batchSize));
+      if (pg) targets.push({ ...pgTarget(pg.id, pg.connection, batchSize), backlog: def.pgBacklog === true });
       const redis = useConfig<RedisConfigNode>(def.redis, 'Redis');
       if (redis) {
         const key = `${redis.keyPrefix}${def.redisStream || 'spotfusion:results'}`;
-        targets.push(redisTarget(redis.id, redis.connection, key, int('redisMaxLen', def.redisMaxLen, 10_000, 1, 100_000_000), batchSize));
+        targets.push({ ...redisTarget(redis.id, redis.connection, key, int('redisMaxLen', def.redisMaxLen, 10_000, 1, 100_000_000), batchSize), backlog: def.redisBacklog === true });
       }
       if (def.sqlite) {
         const file = def.sqliteFile ? (isAbsolute(def.sqliteFile) ? def.sqliteFile : resolve(userDir(), def.sqliteFile)) : join(userDir(), 'spotfusion', 'results.db');
         store = new SqliteResultStore(file, int('sqliteKeep', def.sqliteKeep, 0, 0, 1_000_000_000));
-        targets.push(sqliteTarget(store, batchSize));
+        targets.push({ ...sqliteTarget(store, batchSize), backlog: def.sqliteBacklog === true });
       }
-      if (targets.length === 0) throw new SpotFusionError('CONFIG', 'no target: select at least one of AMQP, MQTT, PostgreSQL, Redis or SQLite');
+      if (targets.length === 0) throw new SpotFusionError('CONFIG', 'no target: select at least one of PLC, AMQP, MQTT, PostgreSQL, Redis or SQLite');
       const policy = def.outboxFullPolicy || 'reject';
       if (!(FULL_POLICIES as readonly string[]).includes(policy)) throw new SpotFusionError('CONFIG', `outbox full policy "${policy}" is not one of ${FULL_POLICIES.join(', ')}`);
       outbox = new Outbox({
         file: join(userDir(), 'spotfusion', `outbox-${node.id.replace(/[^\w.-]/g, '_')}.db`),
         targets: targets.map((t) => t.name),
+        backlog: targets.filter((t) => t.backlog === true).map((t) => t.name),
         maxRows: int('outboxMaxRows', def.outboxMaxRows, 100_000, 1, 100_000_000),
         fullPolicy: policy as FullPolicy,
         synchronous: def.outboxSync === 'NORMAL' ? 'NORMAL' : 'FULL',
@@ -188,6 +221,13 @@ export = function register(RED: NodeAPI): void {
         if (w !== lastWarning) node.warn(`${w} (retry in ${delayMs} ms; results wait in the outbox)`);
         lastWarning = w;
       });
+      d.on('undeliverable', (s: TargetState, rows: readonly OutboxRow[], err: unknown) => {
+        outboxUndeliverable.inc({ ...labels, target: s.label }, rows.length);
+        // to Catch, with the results named: skipped for this target only, never silently
+        node.error(`${s.label}: ${describeError(err)} (skipped for ${s.label}; the other targets still get it)`, {
+          payload: { target: s.label, resultIds: rows.map((r) => r.resultId) },
+        });
+      });
       d.on('error', (err: unknown) => node.warn(`outbox: ${describeError(err)}`));
       d.start();
     }
@@ -220,6 +260,16 @@ export = function register(RED: NodeAPI): void {
     };
     const timer = setInterval(refresh, 1000);
     refresh();
+    // the config nodes push their connection state to every user: show the outbox again right after
+    const unwatch = users.map((u) => {
+      const conn = u.node.connection;
+      const h = (): void => {
+        lastStatus = '';
+        refresh();
+      };
+      conn.on('state', h);
+      return () => conn.off('state', h);
+    });
 
     handleInput(
       node,
@@ -251,6 +301,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(timer);
+      for (const off of unwatch) off();
       untrack?.();
       archives.delete(node.id);
       const finish = (): void => {
@@ -268,6 +319,8 @@ export = function register(RED: NodeAPI): void {
           });
         }
       };
+      // a PLC handshake in flight stops at its next step (clearing done when it can)
+      void handshake?.close();
       if (dispatcher) {
         dispatcher
           .stop()

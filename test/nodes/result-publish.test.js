@@ -18,9 +18,12 @@ const { TcpProxy } = require('../support/tcp-proxy');
 const { enrich, checkIdentity } = require('../../dist/nodes/lib/result/enrich.js');
 const { parseRules } = require('../../dist/nodes/lib/result/verdict.js');
 const { registry } = require('../../dist/nodes/lib/metrics.js');
+const { LogixSimulator, STATION_TAGS, STATION_UDTS } = require('../../dist/nodes/lib/plc/logix-sim');
+const { Runtime } = require('../support/runtime');
 
 let httpNode;
 const NODES = [
+  require('../../dist/nodes/plc-config/plc-config.js'),
   require('../../dist/nodes/spotfusion-amqp-config/spotfusion-amqp-config.js'),
   require('../../dist/nodes/spotfusion-mqtt-config/spotfusion-mqtt-config.js'),
   require('../../dist/nodes/spotfusion-postgres-config/spotfusion-postgres-config.js'),
@@ -394,6 +397,34 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     assert.deepEqual(new Set(pgIds), ids);
   });
 
+  it('a target added later starts with new results, or with the backlog still in the outbox when asked to', async function () {
+    proxies.pg.cut();
+    await helper.load(NODES, flow({ targets: ['pg'] }));
+    const old = [];
+    for (let i = 0; i < 5; i++) {
+      const r = makeResult(400 + i);
+      old.push(r.resultId);
+      helper.getNode('pub').receive({ payload: r });
+    }
+    await until(() => outboxRows() === 5, 5000, '5 wait for PostgreSQL');
+    await helper.unload();
+    // redeployed with two more targets: SQLite asks for the backlog, Redis does not
+    await helper.load(NODES, flow({ targets: ['pg', 'sqlite', 'redis'], publish: { sqliteBacklog: true } }));
+    const fresh = [];
+    for (let i = 0; i < 3; i++) {
+      const r = makeResult(500 + i);
+      fresh.push(r.resultId);
+      helper.getNode('pub').receive({ payload: r });
+    }
+    await until(async () => sqliteCount() === 8 && (await redis.xlen(names.stream)) === 3, 10000, 'sqlite 8, redis 3');
+    const streamIds = (await redis.xrange(names.stream, '-', '+')).map(([, f]) => f[1]);
+    assert.deepEqual(streamIds, fresh, 'Redis (no backlog) starts with the new results');
+    assert.equal(outboxRows(), 8, 'all 8 still wait for PostgreSQL');
+    proxies.pg.restore();
+    await until(() => outboxRows() === 0, 10000, 'outbox drained');
+    assert.deepEqual(await pgCount(), { n: 8, d: 8 });
+  });
+
   it('archives NOK parts as PNG, puts relative paths in the result and serves them over HTTP', async function () {
     await helper.load(NODES, flow({ via: false, targets: ['sqlite'], publish: { archivePolicy: 'nok', archiveMaxMB: 1 } }));
     const w = 64;
@@ -469,6 +500,395 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     assert.match((await c3).error.message, /config node missing does not exist/);
     await until(() => helper.getNode('pgbad').connection.state === 'failed', 5000, 'pg config failed');
     assert.match(helper.getNode('pgbad').connection.lastError, /schema must be a lower-case SQL name/);
+  });
+});
+
+/** rows in the outbox file of node `id` in `dir` (0 when it does not exist yet) */
+function outboxRowsIn(dir, id = 'pub') {
+  const file = path.join(dir, 'spotfusion', `outbox-${id}.db`);
+  if (!fs.existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT count(*) AS n FROM outbox').get().n;
+  } finally {
+    db.close();
+  }
+}
+
+// The handshake tags of the simulated station (nodes/lib/plc/logix-sim/station-tags.ts): classId goes to a
+// spare DINT, the serial into a STRING array element.
+const PLC_TAGS = {
+  resultCode: { address: 'ResultCode', type: 'DINT' },
+  classId: { address: 'aDint', type: 'DINT' },
+  ok: { address: 'ResultOK', type: 'BOOL' },
+  nok: { address: 'ResultNOK', type: 'BOOL' },
+  counter: { address: 'Counter', type: 'DINT' },
+  serial: { address: 'Names[2]', type: 'STRING' },
+  done: { address: 'Done', type: 'BOOL' },
+  ack: { address: 'Ack', type: 'BOOL' },
+  ready: { address: 'Ready', type: 'BOOL' },
+};
+const DATA_TAGS = ['ResultCode', 'aDint', 'ResultOK', 'ResultNOK', 'Counter', 'Names'];
+
+describe('result-publish PLC handshake (Logix EtherNet/IP simulator on 127.0.0.1)', function () {
+  this.timeout(30000);
+  let sim;
+  let log; // every tag write the simulator applied, in order, plus the PLC program's own writes
+  let taken; // what the PLC program took at each done edge
+  let plcProgram;
+  let ackEnabled;
+  let onTaken; // called by the PLC program right after it acked a result
+  let userDir;
+
+  before(async function () {
+    sim = await new LogixSimulator({ tags: STATION_TAGS, udts: STATION_UDTS, udp: false }).start();
+    // record every write the simulator applies (over the wire), in order
+    const db = sim.db;
+    const writeBytes = db.writeBytes.bind(db);
+    db.writeBytes = (r, ...rest) => {
+      writeBytes(r, ...rest);
+      log.push({ by: 'node', tag: r.tag.name, value: db.get(r.tag.name) });
+    };
+  });
+
+  after(async function () {
+    if (sim) await sim.stop();
+  });
+
+  beforeEach(function () {
+    log = [];
+    taken = [];
+    ackEnabled = true;
+    onTaken = () => undefined;
+    for (const [t, v] of [['Ready', true], ['Ack', false], ['Done', false], ['Counter', 0], ['ResultCode', 0]]) sim.db.set(t, v);
+    // the PLC's side of the handshake, scanning every 2 ms: take the result on done, ack; drop ack when done falls
+    plcProgram = setInterval(() => {
+      const done = sim.db.get('Done');
+      const ack = sim.db.get('Ack');
+      if (done && !ack && ackEnabled) {
+        taken.push({ counter: sim.db.get('Counter'), code: sim.db.get('ResultCode'), classId: sim.db.get('aDint'), ok: sim.db.get('ResultOK'), nok: sim.db.get('ResultNOK'), serial: sim.db.get('Names')[2] });
+        sim.db.set('Ack', true);
+        log.push({ by: 'plc', tag: 'Ack', value: true });
+        onTaken(taken[taken.length - 1]);
+      } else if (!done && ack) {
+        sim.db.set('Ack', false);
+        log.push({ by: 'plc', tag: 'Ack', value: false });
+      }
+    }, 2);
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-publish-plc-'));
+    helper.settings({ userDir });
+  });
+
+  afterEach(async function () {
+    clearInterval(plcProgram);
+    await helper.unload();
+    sim.refuseConnects(0);
+    await until(() => sim.openSessions === 0, 3000, 'sessions closed after unload');
+  });
+
+  function plcFlow(publish = {}) {
+    return onTab([
+      { id: 'plcc', type: 'plc-config', protocol: 'ethernet-ip', host: '127.0.0.1', port: sim.port, route: '1,0', station: 'ST10', timeout: 1000 },
+      { id: 'pub', type: 'result-publish', plc: 'plcc', plcTags: PLC_TAGS, plcPollMs: 5, plcReadyTimeout: 1000, plcAckTimeout: 1000, sqlite: false, retryMaxMs: 300, deliveryTimeout: 3000, wires: [['out']], ...publish },
+      { id: 'out', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+  }
+
+  /** the write log as handshake steps: the data writes of one request collapse into one 'data' step */
+  function steps(entries = log) {
+    const out = [];
+    for (const e of entries) {
+      const step = DATA_TAGS.includes(e.tag) ? 'data' : `${e.tag.toLowerCase()}=${e.value ? 1 : 0}`;
+      if (step === 'data' && out[out.length - 1] === 'data') continue;
+      out.push(step);
+    }
+    return out;
+  }
+
+  /** consecutive repeats of the same counter removed (a repeat after a cut carries the same counter) */
+  const distinct = (list) => list.filter((x, k) => k === 0 || x.counter !== list[k - 1].counter);
+
+  it('writes code, class, OK/NOK, counter and serial, then done; waits for the ack; clears done — in that order, per result', async function () {
+    await helper.load(NODES, plcFlow());
+    const pub = helper.getNode('pub');
+    const results = [1, 7, 2, 14, 3].map((i) => makeResult(i)); // 7 and 14 are NOK
+    for (const r of results) pub.receive({ payload: r });
+    await until(() => taken.length === 5 && outboxRowsIn(userDir) === 0, 10000, '5 results acked by the PLC');
+    assert.deepEqual(
+      taken,
+      results.map((r, k) => ({ counter: k + 1, code: r.resultCode, classId: r.classId, ok: r.verdict === 'OK', nok: r.verdict === 'NOK', serial: r.part.serial })),
+    );
+    assert.deepEqual([taken[1].code, taken[1].nok, taken[1].ok], [2, true, false]);
+    await until(() => log.filter((e) => e.tag === 'Ack' && e.value === false).length === 5, 2000, 'last ack dropped');
+    // every result: data (one request) → done=1 → PLC ack=1 → done=0 → PLC ack=0, and nothing in between
+    assert.deepEqual(steps(), Array.from({ length: 5 }, () => ['data', 'done=1', 'ack=1', 'done=0', 'ack=0']).flat());
+    // the data of each result are all written before its done (one Multiple Service Packet, in map order)
+    const firstData = log.slice(0, log.findIndex((e) => e.tag === 'Done'));
+    assert.deepEqual(firstData.map((e) => e.tag), DATA_TAGS);
+    await until(() => /outbox 0 · 5 delivered/.test(helper.getNode('pub').status.lastCall?.args?.[0]?.text ?? ''), 3000, 'status: outbox empty');
+  });
+
+  it('waits for ready; without the ack the result stays in the outbox, done is cleared and the same counter is sent again', async function () {
+    sim.db.set('Ready', false);
+    ackEnabled = false;
+    await helper.load(NODES, plcFlow({ plcReadyTimeout: 200, plcAckTimeout: 300 }));
+    const pub = helper.getNode('pub');
+    const warned = [];
+    pub.on('call:warn', (c) => warned.push(String(c.args[0])));
+    const r = makeResult(21);
+    pub.receive({ payload: r });
+    await until(() => warned.some((w) => /plc: PLC handshake: the PLC did not set ready after 200 ms/.test(w)), 5000, 'ready warning');
+    assert.deepEqual(log, [], 'nothing written while the PLC is not ready');
+    assert.equal(outboxRowsIn(userDir), 1);
+    sim.db.set('Ready', true);
+    await until(() => log.some((e) => e.tag === 'Done' && e.value === false), 5000, 'done cleared after the ack timeout');
+    await until(() => warned.some((w) => /no ack from the PLC for result .* \(outbox seq 1\) after 300 ms/.test(w)), 5000, 'ack warning');
+    assert.equal(outboxRowsIn(userDir), 1, 'not acked: still in the outbox');
+    assert.deepEqual(steps().slice(0, 3), ['data', 'done=1', 'done=0']);
+    ackEnabled = true;
+    await until(() => taken.length === 1 && outboxRowsIn(userDir) === 0, 5000, 'acked after all');
+    assert.equal(taken[0].counter, 1, 'the repeat carries the same counter');
+    assert.equal(taken[0].code, r.resultCode);
+    await until(() => sim.db.get('Ack') === false, 2000, 'ack dropped');
+    const s = steps();
+    assert.deepEqual(s.slice(s.lastIndexOf('data')), ['data', 'done=1', 'ack=1', 'done=0', 'ack=0']);
+  });
+
+  it('PLC away: results wait in the outbox; PLC back: every one delivered in order, none lost', async function () {
+    await helper.load(NODES, plcFlow({ sqlite: true }));
+    const pub = helper.getNode('pub');
+    const results = [];
+    const feed = (count) => {
+      for (let k = 0; k < count; k++) {
+        const r = makeResult(results.length + 1);
+        results.push(r);
+        pub.receive({ payload: r });
+      }
+    };
+    feed(10);
+    await until(() => taken.length >= 10, 10000, 'first 10 delivered');
+    // the PLC goes away (cable pull + controller refusing connections for 1.5 s) in the middle of result 12's
+    // handshake: it took the result and set ack, but the node never reads that ack
+    let cutAt;
+    onTaken = (t) => {
+      if (t.counter !== 12 || cutAt !== undefined) return;
+      cutAt = log.length;
+      sim.refuseConnects(1500);
+      sim.dropAllSessions();
+    };
+    let waiting = 0;
+    for (let b = 0; b < 4; b++) {
+      feed(5);
+      await sleep(200);
+      waiting = Math.max(waiting, outboxRowsIn(userDir));
+    }
+    assert.ok(cutAt !== undefined, 'cut during the handshake of result 12');
+    assert.ok(waiting >= 10, `results wait in the outbox while the PLC is away (${waiting})`);
+    await until(() => /waiting for plc/.test(helper.getNode('pub').status.lastCall?.args?.[0]?.text ?? ''), 3000, 'status names the PLC');
+    await until(() => distinct(taken).length === 30 && outboxRowsIn(userDir) === 0, 15000, 'all 30 delivered after the PLC came back');
+    const got = distinct(taken);
+    assert.deepEqual(got.map((t) => t.counter), results.map((_, k) => k + 1), 'in order, none lost');
+    assert.deepEqual(got.map((t) => t.serial), results.map((r) => r.part.serial));
+    assert.deepEqual(got.map((t) => t.code), results.map((r) => r.resultCode));
+    assert.ok(helper.getNode('plcc').connection.failures >= 1, 'the connection really failed');
+    // the one repeat: result 12, same counter, after the node cleared its stale done and the PLC dropped ack
+    assert.deepEqual(taken.map((t) => t.counter).filter((c, k, a) => a.indexOf(c) !== k), [12]);
+    assert.deepEqual(steps(log.slice(cutAt)).slice(0, 5), ['done=0', 'ack=0', 'data', 'done=1', 'ack=1']);
+    this.test.title += ` [most waiting ${waiting}, repeats ${taken.length - got.length}]`;
+  });
+
+  it('skips a result the tags cannot hold (to Catch, named), keeps delivering the next ones', async function () {
+    await helper.load(NODES, plcFlow({ plcTags: { ...PLC_TAGS, resultCode: { address: 'aSint', type: 'SINT' } } }));
+    const pub = helper.getNode('pub');
+    const bad = makeResult(31);
+    bad.resultCode = 300;
+    const good = makeResult(32);
+    const caught = nextMessage(helper.getNode('caught'));
+    pub.receive({ payload: bad });
+    pub.receive({ payload: good });
+    const c = await caught;
+    assert.match(c.error.message, new RegExp(`plc: PLC handshake: result ${bad.resultId} cannot be written: .*"resultCode" \\(SINT\\)`));
+    assert.deepEqual(c.payload, { target: 'plc', resultIds: [bad.resultId] });
+    await until(() => taken.length === 1 && outboxRowsIn(userDir) === 0, 5000, 'the next result delivered');
+    assert.equal(taken[0].counter, 2);
+    assert.match(await registry.metrics(), /spotfusion_outbox_undeliverable_total\{node_id="pub",target="plc"\} 1/);
+  });
+
+  it('the PLC handshake example runs on the simulator protocol: each part acknowledged by the stand-in PLC program', async function () {
+    const { currentSimulator } = require('../../dist/nodes/lib/plc/sim-host');
+    const core = (f) => require(require.resolve(`@node-red/nodes/core/${f}`, { paths: [require.resolve('node-red')] }));
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'result-publish', '02 - PLC handshake through the outbox.json'), 'utf8'));
+    const fast = example.map((n) => (n.type === 'plc-config' ? { ...n, simPeriod: 300 } : n.type === 'debug' ? { ...n, type: 'helper' } : n));
+    const plcNodes = ['plc-read', 'plc-write'].map((t) => require(`../../dist/nodes/${t}/${t}.js`));
+    await helper.load([...NODES, ...plcNodes, core('function/15-change.js'), core('common/90-comment.js')], fast);
+    const committed = [];
+    helper.getNode('ex_rph_debug').on('input', (m) => committed.push(m.payload.resultId));
+    // the counter (aUdint, 4000000000 in the simulator at start) becomes the outbox sequence: 1, 2, 3 …
+    const counter = () => Number(currentSimulator()?.db.get('aUdint'));
+    await until(() => committed.length >= 3 && counter() >= 3 && counter() <= committed.length, 10000, '3 parts written to the PLC');
+    const dbSim = currentSimulator().db;
+    await until(() => outboxRowsIn(userDir, 'ex_rph_publish') <= 1, 5000, 'outbox follows the parts');
+    assert.equal(dbSim.get('ResultCode'), 1);
+    assert.equal(dbSim.get('ResultOK'), true);
+  });
+
+  it('refuses a bad handshake tag map with an error naming the role', async function () {
+    const cases = [
+      [{ done: { address: 'Done', type: 'BOOL' }, resultCode: { address: 'ResultCode' } }, /handshake tags "done" and "ack" go together/],
+      [{ ok: { address: 'ResultOK', type: 'DINT' } }, /handshake tag "ok": type "DINT" must be BOOL/],
+      [{ verdict: { address: 'X', type: 'BOOL' } }, /handshake tag "verdict" is not one of resultCode/],
+      [{ ready: { address: 'Ready', type: 'BOOL' } }, /writes nothing: map at least one of/],
+      [{ resultCode: { address: 'Result Code!' } }, /PLC handshake: tag "resultCode": tag address "Result Code!"/],
+      ['{not json', /handshake tags are not JSON/],
+    ];
+    await helper.load(NODES, onTab([
+      { id: 'plcc', type: 'plc-config', protocol: 'ethernet-ip', host: '127.0.0.1', port: sim.port, route: '1,0', timeout: 1000 },
+      ...cases.map(([tags], k) => ({ id: `p${k}`, type: 'result-publish', plc: 'plcc', plcTags: tags, sqlite: true, wires: [[]] })),
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]));
+    for (let k = 0; k < cases.length; k++) {
+      const caught = nextMessage(helper.getNode('caught'));
+      helper.getNode(`p${k}`).receive({ payload: makeResult(1) });
+      assert.match((await caught).error.message, cases[k][1]);
+    }
+  });
+});
+
+describe('result-publish in a real Node-RED process killed mid-run (SIGKILL), PostgreSQL + SQLite + Redis stream', function () {
+  this.timeout(60000);
+  const run = crypto.randomBytes(4).toString('hex');
+  const schema = `sfkill_${run}`;
+  const stream = `sfkill:${run}:results`;
+  let pg;
+  let redis;
+  let rt;
+
+  before(async function () {
+    for (const s of ['postgres', 'redis']) await requireService(this, s);
+    pg = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+    pg.on('error', () => undefined);
+    await pg.connect();
+    redis = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB, lazyConnect: true });
+    redis.on('error', () => undefined);
+    await redis.connect();
+  });
+
+  after(async function () {
+    if (rt && rt.proc && rt.proc.exitCode === null && rt.proc.signalCode === null) await rt.stop();
+    if (rt) fs.rmSync(rt.userDir, { recursive: true, force: true });
+    if (pg) {
+      await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pg.end();
+    }
+    if (redis) {
+      await redis.del(stream);
+      await redis.quit();
+    }
+  });
+
+  /** POST one result; resolves true when Node-RED answered 200 (= committed to the outbox), false on any failure */
+  function post(port, result) {
+    return new Promise((resolve) => {
+      const body = Buffer.from(JSON.stringify(result));
+      const req = http.request(
+        { host: '127.0.0.1', port, method: 'POST', path: `/sftest/results`, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length }, timeout: 5000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode === 200));
+          res.on('error', () => resolve(false));
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end(body);
+    });
+  }
+
+  /** feed results with `inFlight` requests at a time until `stop()` says so; records what was acknowledged */
+  async function feed(port, { inFlight, stop, sent, acked }) {
+    let i = sent.size;
+    const worker = async () => {
+      while (!stop()) {
+        const r = makeResult(100000 + i++);
+        sent.add(r.resultId);
+        if (await post(port, r)) acked.add(r.resultId);
+        else if (stop()) return;
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+  }
+
+  function sqliteIds(file) {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT result_id AS id FROM inspection_result').all().map((r) => r.id);
+    } finally {
+      db.close();
+    }
+  }
+
+  it('every acknowledged result reaches PostgreSQL and SQLite exactly once; the at-least-once Redis stream may repeat a few', async function () {
+    const flowFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sf-kill-flow-')), 'flows.json');
+    fs.writeFileSync(
+      flowFile,
+      JSON.stringify([
+        { id: 'kt', type: 'tab', label: 'kill test' },
+        { id: 'kpg', type: 'spotfusion-postgres-config', host: '127.0.0.1', port: 5432, database: 'test', schema, reconnectMaxMs: 300 },
+        { id: 'kredis', type: 'spotfusion-redis-config', host: '127.0.0.1', port: 6379, db: REDIS_DB },
+        { id: 'kin', type: 'http in', z: 'kt', url: '/sftest/results', method: 'post', x: 100, y: 100, wires: [['kpub']] },
+        { id: 'kpub', type: 'result-publish', z: 'kt', postgres: 'kpg', redis: 'kredis', redisStream: stream, sqlite: true, batchSize: 50, retryMaxMs: 300, x: 300, y: 100, wires: [['kout']] },
+        { id: 'kout', type: 'http response', z: 'kt', statusCode: '200', x: 500, y: 100, wires: [] },
+        { id: 'kcatch', type: 'catch', z: 'kt', scope: ['kpub'], x: 300, y: 200, wires: [['kerr']] },
+        { id: 'kerr', type: 'http response', z: 'kt', statusCode: '500', x: 500, y: 200, wires: [] },
+      ]),
+    );
+    rt = await Runtime.create({ SPOTFUSION_DEV_MODE: 'true', SPOTFUSION_ADMIN_PASSWORD_HASH: undefined });
+    await rt.start({ flowSource: flowFile });
+    const sent = new Set();
+    const acked = new Set();
+    // 1. results flow in, 8 at a time; Node-RED is SIGKILLed once 250 are acknowledged, requests still in flight
+    let killed = false;
+    const feeding = feed(rt.port, { inFlight: 8, stop: () => killed, sent, acked });
+    await until(() => acked.size >= 250, 20000, '250 acknowledged');
+    const outbox = path.join(rt.userDir, 'spotfusion', 'outbox-kpub.db');
+    const waitingAtKill = outboxRowsIn(rt.userDir, 'kpub');
+    rt.proc.kill('SIGKILL');
+    killed = true;
+    const { signal } = await rt.exited;
+    assert.equal(signal, 'SIGKILL');
+    await feeding;
+    const ackedBeforeKill = acked.size;
+    const inFlightAtKill = sent.size - acked.size;
+    assert.ok(fs.existsSync(outbox));
+    // 2. the same user dir again: delivery resumes from the outbox, more results come in
+    await rt.start();
+    let enough = false;
+    const more = feed(rt.port, { inFlight: 8, stop: () => enough, sent, acked });
+    await until(() => acked.size >= ackedBeforeKill + 100, 20000, '100 more acknowledged');
+    enough = true;
+    await more;
+    await until(() => outboxRowsIn(rt.userDir, 'kpub') === 0, 20000, 'outbox drained after the restart');
+    // 3. PostgreSQL and SQLite: every acknowledged result exactly once, nothing that was never sent
+    const pgRows = (await pg.query(`SELECT result_id::text AS id FROM "${schema}".inspection_result`)).rows.map((r) => r.id);
+    const sqRows = sqliteIds(path.join(rt.userDir, 'spotfusion', 'results.db'));
+    for (const [name, rows] of [['PostgreSQL', pgRows], ['SQLite', sqRows]]) {
+      const set = new Set(rows);
+      assert.equal(set.size, rows.length, `${name}: a result stored twice`);
+      for (const id of acked) assert.ok(set.has(id), `${name}: acknowledged result ${id} lost`);
+      for (const id of set) assert.ok(sent.has(id), `${name}: ${id} was never sent`);
+    }
+    assert.equal((await pg.query(`SELECT count(*)::int AS n FROM "${schema}".spot_result`)).rows[0].n, 2 * pgRows.length);
+    // Redis stream (at least once): every acknowledged result, repeats counted
+    const entries = (await redis.xrange(stream, '-', '+')).map(([, f]) => f[1]);
+    const distinctEntries = new Set(entries);
+    for (const id of acked) assert.ok(distinctEntries.has(id), `Redis: acknowledged result ${id} lost`);
+    const repeats = entries.length - distinctEntries.size;
+    // the kill can repeat at most the batches that were in flight to Redis: one batch
+    assert.ok(repeats <= 50, `Redis repeats ${repeats}`);
+    this.test.title += ` [acked ${acked.size}, in flight at the kill ${inFlightAtKill}, outbox at the kill ${waitingAtKill}, stored unacked ${pgRows.length - acked.size}, Redis repeats ${repeats}]`;
   });
 });
 

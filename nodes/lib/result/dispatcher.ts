@@ -21,7 +21,18 @@ export interface DeliveryTarget {
   deliver(rows: readonly OutboxRow[]): Promise<void>;
   /** Call `cb` whenever the target may be reachable again (a reconnect); returns the unsubscribe. */
   onAvailable?(cb: () => void): () => void;
+  /** this target's limit for one deliver() (default: the dispatcher's timeoutMs) */
+  readonly timeoutMs?: number;
+  /** a target new to the outbox starts with the results still waiting there, not only with new ones */
+  readonly backlog?: boolean;
 }
+
+/**
+ * The error code deliver() throws for rows the target can never take (e.g. a result code out of the range of
+ * the PLC tag): the batch is skipped for that target (its cursor moves past it; use it with batchSize 1) and
+ * reported with 'undeliverable', so one bad result cannot stop the target forever. Any other error is retried.
+ */
+export const UNDELIVERABLE = 'UNDELIVERABLE';
 
 export interface DispatcherOptions {
   backoff?: BackoffOptions;
@@ -34,6 +45,8 @@ export interface TargetState {
   label: string;
   delivered: number;
   failures: number;
+  /** rows skipped because the target refused them for good (UNDELIVERABLE) */
+  undeliverable: number;
   lastError: string | undefined;
   /** since when the target has been failing (ms epoch), undefined while it delivers */
   failingSince: number | undefined;
@@ -61,7 +74,7 @@ export class Dispatcher extends EventEmitter {
     for (const target of targets) {
       const loop: Loop = {
         target,
-        state: { name: target.name, label: target.label, delivered: 0, failures: 0, lastError: undefined, failingSince: undefined, lastDeliveredAt: undefined },
+        state: { name: target.name, label: target.label, delivered: 0, failures: 0, undeliverable: 0, lastError: undefined, failingSince: undefined, lastDeliveredAt: undefined },
         backoff: new Backoff(opts.backoff),
         wake: undefined,
         waitingIdle: false,
@@ -124,10 +137,10 @@ export class Dispatcher extends EventEmitter {
     });
   }
 
-  private withTimeout(p: Promise<void>, label: string): Promise<void> {
+  private withTimeout(p: Promise<void>, label: string, ms: number): Promise<void> {
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      t = setTimeout(() => reject(new SpotFusionError('TIMEOUT', `${label}: no confirmation within ${this.timeoutMs} ms`)), this.timeoutMs);
+      t = setTimeout(() => reject(new SpotFusionError('TIMEOUT', `${label}: no confirmation within ${ms} ms`)), ms);
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(t));
   }
@@ -148,21 +161,25 @@ export class Dispatcher extends EventEmitter {
         await this.sleep(loop, undefined, true);
         continue;
       }
+      let refused: unknown;
       try {
-        await this.withTimeout(target.deliver(rows), target.label);
+        await this.withTimeout(target.deliver(rows), target.label, target.timeoutMs ?? this.timeoutMs);
       } catch (err) {
-        state.failures += 1;
-        state.lastError = describeError(err);
-        state.failingSince ??= Date.now();
-        const delay = loop.backoff.next();
-        this.emit('failed', { ...state }, delay);
-        if (this.stopped) return;
-        await this.sleep(loop, delay, false);
-        continue;
+        if ((err as { code?: unknown } | null)?.code !== UNDELIVERABLE) {
+          state.failures += 1;
+          state.lastError = describeError(err);
+          state.failingSince ??= Date.now();
+          const delay = loop.backoff.next();
+          this.emit('failed', { ...state }, delay);
+          if (this.stopped) return;
+          await this.sleep(loop, delay, false);
+          continue;
+        }
+        refused = err;
       }
       if (!this.outbox.open) return;
       try {
-        this.outbox.ack(target.name, rows[rows.length - 1].seq, rows.length);
+        this.outbox.ack(target.name, rows[rows.length - 1].seq, refused === undefined ? rows.length : 0);
       } catch (err) {
         this.emit('error', err);
         await this.sleep(loop, loop.backoff.next(), false);
@@ -170,9 +187,14 @@ export class Dispatcher extends EventEmitter {
       }
       loop.backoff.reset();
       const recovered = state.failingSince !== undefined;
-      state.delivered += rows.length;
       state.lastError = undefined;
       state.failingSince = undefined;
+      if (refused !== undefined) {
+        state.undeliverable += rows.length;
+        this.emit('undeliverable', { ...state }, rows, refused);
+        continue;
+      }
+      state.delivered += rows.length;
       state.lastDeliveredAt = Date.now();
       this.emit('delivered', { ...state }, rows.length, recovered);
     }

@@ -82,3 +82,10 @@ export const outboxFull = new Counter({
   labelNames: ['node_id', 'action'],
   registers: [registry],
 });
+
+export const outboxUndeliverable = new Counter({
+  name: 'spotfusion_outbox_undeliverable_total',
+  help: 'Results a target refused for good (e.g. a result code out of the range of the PLC tag), skipped for that target',
+  labelNames: ['node_id', 'target'],
+  registers: [registry],
+});

@@ -19,6 +19,11 @@ export interface OutboxOptions {
   file: string;
   /** cursor names of the targets fed from this outbox */
   targets: readonly string[];
+  /**
+   * targets that, when they are new to this outbox (no cursor yet), start with the oldest result still waiting
+   * in it (for another target) instead of with the next new result; known targets keep their cursor
+   */
+  backlog?: readonly string[];
   /** most undelivered results kept (default 100 000) */
   maxRows?: number;
   fullPolicy?: FullPolicy;
@@ -133,15 +138,19 @@ export class Outbox {
     // targets: keep the cursors of known ones (restart resumes), start new ones after the newest result,
     // forget targets no longer configured (they would hold rows forever)
     this.db.transaction(() => {
-      const maxSeq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM outbox').get() as { m: number }).m;
+      const { maxSeq, minSeq } = this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS maxSeq, MIN(seq) AS minSeq FROM outbox').get() as { maxSeq: number; minSeq: number | null };
+      // AUTOINCREMENT keeps sequence numbers growing even when the outbox is empty
+      const last = Math.max(maxSeq, (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").get() as { seq: number } | undefined)?.seq ?? 0);
+      const backlog = new Set(opts.backlog ?? []);
       const known = this.db.prepare('SELECT target, seq FROM cursors').all() as Array<{ target: string; seq: number }>;
       for (const k of known) if (!this.targets.includes(k.target)) this.db.prepare('DELETE FROM cursors WHERE target = ?').run(k.target);
       for (const t of this.targets) {
         const row = known.find((k) => k.target === t);
         if (row) this.cursors.set(t, row.seq);
         else {
-          this.db.prepare('INSERT INTO cursors (target, seq) VALUES (?, ?)').run(t, maxSeq);
-          this.cursors.set(t, maxSeq);
+          const start = backlog.has(t) && minSeq !== null ? minSeq - 1 : last;
+          this.db.prepare('INSERT INTO cursors (target, seq) VALUES (?, ?)').run(t, start);
+          this.cursors.set(t, start);
         }
       }
       this.pruneDelivered();

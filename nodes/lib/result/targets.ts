@@ -111,23 +111,28 @@ export function sqliteTarget(store: SqliteResultStore, batchSize: number): Deliv
   };
 }
 
-/** What the PLC handshake target needs from the PLC side (plc-write's handshake, wired later). */
+/** What the PLC handshake target needs from the PLC side (implemented by PlcHandshakeWriter over plc-config). */
 export interface PlcResultWriter {
   /** Write code, OK/NOK and counter, set done, and wait for the PLC's ack (the ready/ack sequence). */
-  writeResult(r: { resultId: string; serial: string | null; ok: boolean; resultCode: number; classId: number }): Promise<void>;
+  writeResult(r: { resultId: string; serial: string | null; ok: boolean; resultCode: number; classId: number; seq: number }): Promise<void>;
   onAvailable?(cb: () => void): () => void;
 }
 
-/** The PLC handshake as a target: one result at a time, in order. */
-export function plcTarget(name: string, writer: PlcResultWriter): DeliveryTarget {
+/**
+ * The PLC handshake as a target: one result at a time, in order. `timeoutMs` is the dispatcher's limit for
+ * one handshake (its waits for ready and ack included). Never fed the backlog: a PLC that receives old parts'
+ * results as if they were the current part's would act on the wrong part.
+ */
+export function plcTarget(name: string, writer: PlcResultWriter, timeoutMs?: number): DeliveryTarget {
   const t: DeliveryTarget = {
     name: `plc:${name}`,
     label: 'plc',
     batchSize: 1,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     deliver: async (rows) => {
       for (const row of rows) {
         const r = JSON.parse(row.body) as InspectionResult;
-        await writer.writeResult({ resultId: r.resultId, serial: r.part.serial, ok: r.verdict === 'OK', resultCode: r.resultCode, classId: r.classId });
+        await writer.writeResult({ resultId: r.resultId, serial: r.part.serial, ok: r.verdict === 'OK', resultCode: r.resultCode, classId: r.classId, seq: row.seq });
       }
     },
   };
