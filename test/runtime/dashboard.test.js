@@ -13,21 +13,11 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { launchChromium } = require('../support/browser');
 const { Runtime } = require('../support/runtime');
 const { freePort } = require('../support/redis-server');
 const { ROOT } = require('../../scripts/userdir.cjs');
 
-const CHROMIUM = process.env.SPOTFUSION_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 const DASHBOARD_FLOW = path.join(ROOT, 'flows', 'dashboard.json');
 const COLOUR = { OK: '#2e7d32', NOK: '#d32f2f', MISSING: '#f9a825' };
@@ -157,25 +147,6 @@ async function flowsStarted(rt) {
   }
 }
 
-/** A fresh headless chromium profile (persistent context: Playwright owns --user-data-dir), or skip/fail. */
-async function launchChromium(ctx, userDataDir) {
-  try {
-    const { chromium } = require('playwright-core');
-    return await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1400, height: 1500 },
-      timeout: 30000,
-    });
-  } catch (err) {
-    const what = `chromium (${CHROMIUM}) does not start: ${err.message.split('\n')[0]}`;
-    if (process.env.CI) throw new Error(`${what}; CI=true, so the dashboard browser test may not be skipped (apt-get install chromium)`);
-    process.stderr.write(`\n\n!!!!! SKIPPING ${ctx.test?.parent?.title ?? 'dashboard'}: ${what} !!!!!\n\n`);
-    ctx.skip();
-  }
-  return undefined;
-}
 
 describe('station dashboard (flows/dashboard.json, Dashboard 2.0) in headless chromium', function () {
   this.timeout(90000);

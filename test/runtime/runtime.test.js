@@ -53,6 +53,12 @@ describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${proces
       for (const s of ours) assert.equal(s.err, undefined, `${s.name}: ${s.err}`);
       const icon = await rt.request('GET', '/icons/@spotfusion/node-red-spotfusion-edge/redis.svg', { token });
       assert.equal(icon.status, 200);
+      // editor code shared by several nodes comes from the package's resources/ folder
+      const editor = await rt.request('GET', '/nodes', { token, headers: { Accept: 'text/html' } });
+      assert.match(editor.text, /src="resources\/@spotfusion\/node-red-spotfusion-edge\/tag-map-editor\.js"/);
+      const shared = await rt.request('GET', '/resources/@spotfusion/node-red-spotfusion-edge/tag-map-editor.js', { token });
+      assert.equal(shared.status, 200);
+      assert.match(shared.text, /window\.SpotFusionTagMap = /);
       // Node-RED answers unknown icons with a default one: compare with our file
       assert.equal(icon.text, require('node:fs').readFileSync(path.join(ROOT, 'icons', 'redis.svg'), 'utf8'));
     });
