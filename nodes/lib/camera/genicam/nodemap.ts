@@ -464,6 +464,7 @@ export class NodeMap {
         return this.writeInt(n, Math.round(value), ch);
       case 'FloatReg': {
         const len = await this.length(n, ch);
+        if (len !== 4 && len !== 8) throw err(`${name}: FloatReg length ${len} is not 4 or 8`);
         const b = Buffer.alloc(len);
         const little = this.littleEndian(n);
         if (len === 4) {
