@@ -148,6 +148,15 @@ describe('GenICam node map', function () {
     nm = new NodeMap(XML, port);
   });
 
+  it('refuses a FloatReg whose length is not 4 or 8, on read and on write (fuzzer seed 225046460)', async function () {
+    const bad = new NodeMap(
+      '<?xml version="1.0"?>\n<RegisterDescription ModelName="Fuzz" VendorName="SpotFusion">\n<FloatReg Name="A"><Address>0x100</Address><Length>2</Length><pPort>Device</pPort></FloatReg>\n</RegisterDescription>',
+      memoryPort(),
+    );
+    await assert.rejects(bad.set('A', 1.5), (e) => e.code === 'GENICAM' && /FloatReg length 2 is not 4 or 8/.test(e.message));
+    await assert.rejects(bad.get('A'), (e) => e.code === 'GENICAM' && /FloatReg length 2 is not 4 or 8/.test(e.message));
+  });
+
   it('reads vendor, model, nodes, categories and groups', function () {
     assert.equal(nm.vendor, 'SpotFusion');
     assert.equal(nm.model, 'Unit');
