@@ -19,6 +19,7 @@ const ROOT = path.join(__dirname, '..');
 // the test helper looks for node-red from the package.json of the working directory
 process.chdir(ROOT);
 const helper = require('node-red-node-test-helper');
+const { removeHelperSpies } = require('./helper-spies.cjs');
 const HOST = '127.0.0.1'; // loopback only (network rule)
 
 // ---------------------------------------------------------------------------------------------- options
@@ -228,26 +229,6 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/**
- * helper.load() wraps Node.prototype.send/status/log/... in sinon spies for assertions: every call is kept
- * and captures a stack trace (new Error + throw), which costs more than a Redis round trip here and is not
- * part of a Node-RED runtime. Both sides would pay it once per message; we take the spies off after load
- * (helper.unload() would do the same) so the figures are those of the runtime and the nodes.
- * --keep-helper-spies leaves them on (history cleared between measurements so memory stays flat).
- */
-function removeHelperSpies(opts, nodeIds) {
-  if (opts.keepHelperSpies) return;
-  if (typeof helper._sandbox?.restore !== 'function') throw new Error('node-red-node-test-helper internals changed (_sandbox.restore): run with --keep-helper-spies');
-  helper._sandbox.restore();
-  for (const id of nodeIds) {
-    // a Node copies Node.prototype.send (then the spy) into its own `send` when its wires are set: set them again
-    const node = helper.getNode(id);
-    node.updateWires(node.wires);
-    if (typeof node.send?.resetHistory === 'function') throw new Error(`could not take the test helper spy off ${id}.send: run with --keep-helper-spies`);
-  }
-  if (typeof helper._NodePrototype?.send?.resetHistory === 'function') throw new Error('could not take the test helper spies off Node.prototype.send: run with --keep-helper-spies');
-}
-
 function resetHelperSpies() {
   const proto = helper._NodePrototype;
   for (const m of ['log', 'status', 'warn', 'error', 'debug', 'trace', 'send']) {
@@ -368,7 +349,7 @@ async function pass(sideName, opts, rep, measure = true) {
     { id: 'caught', type: 'helper', z: 'tab', x: 100, y: 100 },
   ];
   await helper.load(side.nodes(), flow);
-  removeHelperSpies(opts, flow.filter((n) => n.z).map((n) => n.id));
+  if (!opts.keepHelperSpies) removeHelperSpies(helper, flow.filter((n) => n.z).map((n) => n.id));
   try {
     await side.ready();
     const warm = makeValues(Math.max(1, opts.warmup), `warm${rep}`);
