@@ -1,0 +1,89 @@
+'use strict';
+// Redeploys of the station flow while parts flow, in a real Node-RED process (test/hardening/rig.js): full
+// deploys and partial ones (Node-RED-Deployment-Type: nodes, one node renamed) through the admin API. After
+// them the process holds no more sockets than at the start, nothing logged "close timed out", and results keep
+// coming, each one for a part the PLC simulator really triggered (no ghost: serials compared).
+// SOAK_REDEPLOYS raises the number of each kind.
+const assert = require('node:assert/strict');
+const { StationRig, sleep } = require('./rig');
+
+const N = Number(process.env.SOAK_REDEPLOYS) || 100;
+// the test's own keep-alive HTTP connections to the admin API that the server may still hold when it counts
+const SOCKET_TOLERANCE = 2;
+
+describe('hardening: redeploys of flows/station.json while parts flow (real Node-RED, PLC and camera simulators)', function () {
+  this.timeout(120000 + N * 1500);
+  let rig;
+
+  after(async function () {
+    if (rig) await rig.stop();
+  });
+
+  it(`${N} full and ${N} partial deploys: no extra socket (±${SOCKET_TOLERANCE}), no "close timed out", results after the last deploy, no ghost`, async function () {
+    rig = await StationRig.start({ periodMs: 500 });
+    rig.run();
+    await waitFor(() => rig.results().length >= 2, 20000, 'first results before the deploys');
+    const socketsBefore = await settledSockets(rig);
+
+    const got = await rig.rt.request('GET', '/flows');
+    assert.equal(got.status, 200, got.text);
+    const flows = got.json;
+    const busy = flows.find((n) => n.id === 'sf_st_busy');
+    assert.ok(busy, 'the station flow has its change node sf_st_busy');
+    const name = busy.name;
+    const t0 = Date.now();
+    const count = (re) => (rig.log.match(re) || []).length;
+    const fullBefore = count(/\[info\] Started flows/g);
+    const partialBefore = count(/\[info\] Started modified nodes/g);
+    for (let i = 0; i < N; i++) {
+      for (const [type, body] of [
+        ['full', flows],
+        ['nodes', flows.map((n) => (n.id === busy.id ? { ...n, name: `${name} ${i}` } : n))],
+      ]) {
+        const r = await rig.rt.request('POST', '/flows', { body, headers: { 'Node-RED-Deployment-Type': type } });
+        assert.ok(r.status === 200 || r.status === 204, `deploy ${type} #${i}: ${r.status} ${r.text}`);
+      }
+    }
+    const lastDeploy = Date.now();
+    const deployS = ((lastDeploy - t0) / 1000).toFixed(1);
+    // each deploy really stopped and started the flows (full) or the changed node (nodes)
+    await waitFor(() => count(/\[info\] Started flows/g) - fullBefore >= N && count(/\[info\] Started modified nodes/g) - partialBefore >= N, 10000, `${N} "Started flows" and ${N} "Started modified nodes" in the log`);
+    const afterSerials = () => [...rig.triggers].filter(([, t]) => t > lastDeploy + 500).map(([s]) => s);
+    await waitFor(() => {
+      const have = new Set(rig.results().map((r) => r.part_serial));
+      return afterSerials().filter((s) => have.has(s)).length >= 3;
+    }, 30000, 'three results of parts triggered after the last deploy');
+    rig.halt();
+    const rows = await rig.drain(10000);
+
+    const ghosts = rows.filter((r) => !rig.fired.has(r.part_serial));
+    assert.deepEqual(ghosts.map((r) => r.part_serial), [], 'results of parts the PLC never triggered');
+    assert.equal(new Set(rows.map((r) => r.part_serial)).size, rows.length, 'one result per part');
+    const late = new Set(afterSerials());
+    const missingLate = [...late].filter((s) => !rows.some((r) => r.part_serial === s));
+    assert.deepEqual(missingLate, [], 'parts triggered after the last deploy without a result');
+
+    assert.doesNotMatch(rig.log, /close timed out/i);
+    const socketsAfter = await settledSockets(rig, socketsBefore + SOCKET_TOLERANCE);
+    assert.ok(socketsAfter <= socketsBefore + SOCKET_TOLERANCE, `sockets of Node-RED: ${socketsBefore} before, ${socketsAfter} after ${2 * N} deploys`);
+    this.test.title += ` [deploys ${deployS} s, sockets ${socketsBefore} → ${socketsAfter}, ${rows.length} results, ${rig.triggers.size} parts]`;
+  });
+});
+
+async function waitFor(fn, ms, what) {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** The socket count once idle keep-alive connections had their chance to close (at most 8 s). */
+async function settledSockets(r, target = 0) {
+  let n = r.sockets();
+  for (let i = 0; i < 16 && n > target; i++) {
+    await sleep(500);
+    n = r.sockets();
+  }
+  return n;
+}

@@ -1,0 +1,206 @@
+'use strict';
+// The station flow (flows/station.json) in a real Node-RED process (test/support/runtime.js) on the simulators,
+// with the PLC simulator owned by this process so that every trigger it fires is known: a Logix simulator on a
+// loopback port runs the station script (new serial, program, trigger pulse every period), and the flow's PLC
+// config points at it over EtherNet/IP (PLC_PROTOCOL=ethernet-ip, PLC_PORT). The camera simulator and the demo
+// model run inside Node-RED as in `npm start`. Used by scripts/soak.mjs and the tests of test/hardening/.
+const fs = require('node:fs');
+const path = require('node:path');
+const Database = require('better-sqlite3');
+const { Runtime } = require('../support/runtime');
+const { ROOT } = require('../../scripts/userdir.cjs');
+const { LogixSimulator, STATION_TAGS, STATION_UDTS } = require('../../dist/nodes/lib/plc/logix-sim');
+const { StationScript } = require('../../dist/nodes/lib/plc/station-sim');
+
+const STATION_FLOW = path.join(ROOT, 'flows', 'station.json');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class StationRig {
+  /**
+   * periodMs: time between two triggers; pulseMs: how long the trigger bit stays high at most (the flow samples
+   * it every PLC_POLL_MS, 10 ms here): it falls earlier, as on a PLC, when the station answers Busy; env: more environment for Node-RED (the station tab's variables); patch: a function
+   * that may change the station flow's nodes (array) before it is deployed.
+   */
+  static async start({ periodMs = 1000, pulseMs = Math.max(5, periodMs - 10), env = {}, patch } = {}) {
+    const rig = new StationRig();
+    rig.sim = new LogixSimulator({ tags: STATION_TAGS, udts: STATION_UDTS, udp: false });
+    await rig.sim.start();
+    rig.triggers = new Map(); // serial → Date.now() when the trigger bit rose
+    rig.fired = new Set(); // every serial the simulator ever put up (a halt may take the last one out of triggers)
+    rig.script = new StationScript(rig.sim.db, { periodMs, pulseMs });
+    const step = rig.script.step.bind(rig.script);
+    rig.script.step = () => {
+      step();
+      rig.triggers.set(rig.sim.db.get('PartSerial'), Date.now());
+      rig.fired.add(rig.sim.db.get('PartSerial'));
+    };
+    // the parts the flow answered Busy for (the station saw their trigger): tells a missed trigger from a lost result
+    rig.busy = new Set();
+    const db = rig.sim.db;
+    const writeBytes = db.writeBytes.bind(db);
+    db.writeBytes = (...args) => {
+      const r = writeBytes(...args);
+      if (db.get('Busy') === true) {
+        rig.busy.add(db.get('PartSerial'));
+        db.set('Trigger', false); // as a PLC does: the trigger falls once the station answered Busy
+      }
+      return r;
+    };
+    rig.rt = await Runtime.create({
+      SPOTFUSION_DEV_MODE: 'true',
+      SPOTFUSION_ADMIN_PASSWORD_HASH: undefined,
+      SPOTFUSION_CREDENTIAL_SECRET: undefined,
+      PLC_PROTOCOL: 'ethernet-ip',
+      PLC_ADDRESS: '127.0.0.1',
+      PLC_PORT: String(rig.sim.port),
+      PLC_POLL_MS: '10',
+      ...env,
+    });
+    try {
+      let flowSource = STATION_FLOW;
+      if (patch) {
+        const flow = JSON.parse(fs.readFileSync(STATION_FLOW, 'utf8'));
+        patch(flow);
+        flowSource = path.join(rig.rt.userDir, 'station-patched.json');
+        fs.writeFileSync(flowSource, JSON.stringify(flow));
+      }
+      await rig.rt.start({ flowSource });
+      await rig.waitLog(/\[info\] Started flows/, 20000, 'the flows did not start');
+    } catch (err) {
+      await rig.stop();
+      throw err;
+    }
+    return rig;
+  }
+
+  get pid() {
+    return this.rt.proc.pid;
+  }
+
+  get log() {
+    return this.rt.stdout + this.rt.stderr;
+  }
+
+  async waitLog(re, ms, what) {
+    const end = Date.now() + ms;
+    while (!re.test(this.log)) {
+      if (Date.now() > end) throw new Error(`${what}:\n${this.rt.stdout.slice(-3000)}\n${this.rt.stderr.slice(-2000)}`);
+      await sleep(100);
+    }
+  }
+
+  /** Start firing parts (the station script's interval). */
+  run() {
+    this.script.start();
+  }
+
+  /**
+   * Stop firing; a trigger still high ends at once. A part whose trigger is cut that way before the station
+   * answered Busy was never really triggered: it is taken out of `triggers`.
+   */
+  halt() {
+    this.script.stop();
+    const last = this.sim.db.get('PartSerial');
+    if (!this.busy.has(last)) this.triggers.delete(last);
+  }
+
+  get dbFile() {
+    return path.join(this.rt.userDir, 'spotfusion', 'results.db');
+  }
+
+  /** The rows of the station's SQLite store: part_serial, trigger_at, result_at, stored_at (ms). */
+  results() {
+    if (!fs.existsSync(this.dbFile)) return [];
+    const db = new Database(this.dbFile, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT result_id, part_serial, trigger_at, result_at, stored_at FROM inspection_result ORDER BY rowid').all();
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Wait until every part triggered so far has a row (or ms passed); resolves to the rows. */
+  async drain(ms) {
+    const end = Date.now() + ms;
+    for (;;) {
+      const rows = this.results();
+      const have = new Set(rows.map((r) => r.part_serial));
+      if ([...this.triggers.keys()].every((s) => have.has(s)) || Date.now() > end) return rows;
+      await sleep(200);
+    }
+  }
+
+  /**
+   * Node statuses as the editor sees them: a websocket to /comms subscribed to status/#. Resolves to
+   * { statuses: Map(nodeId → [{ text, fill, shape }...]), close() }.
+   */
+  async watchStatus() {
+    const WebSocket = require(require.resolve('ws', { paths: [require.resolve('node-red')] }));
+    const ws = new WebSocket(`ws://127.0.0.1:${this.rt.port}/comms`);
+    const statuses = new Map();
+    ws.on('error', () => undefined);
+    ws.on('message', (data) => {
+      let list;
+      try {
+        list = JSON.parse(String(data));
+      } catch (notJson) {
+        list = [{ topic: 'unparsed', data: notJson.message }];
+      }
+      for (const m of Array.isArray(list) ? list : [list]) {
+        if (typeof m.topic !== 'string' || !m.topic.startsWith('status/')) continue;
+        const id = m.topic.slice('status/'.length);
+        if (!statuses.has(id)) statuses.set(id, []);
+        statuses.get(id).push(m.data || {});
+      }
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ subscribe: 'status/#' }));
+    return { statuses, close: () => ws.terminate() };
+  }
+
+  /** Sockets held by the Node-RED process (/proc/<pid>/fd entries that link to socket:[…]). */
+  sockets() {
+    return countSockets(this.pid);
+  }
+
+  /** /spotfusion/metrics parsed into { name{labels}: value }. */
+  async metrics() {
+    const r = await this.rt.request('GET', '/spotfusion/metrics');
+    if (r.status !== 200) throw new Error(`/spotfusion/metrics: ${r.status} ${r.text.slice(0, 200)}`);
+    const out = {};
+    for (const line of r.text.split('\n')) {
+      const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)/.exec(line);
+      if (m && !line.startsWith('#')) out[m[1]] = Number(m[2]);
+    }
+    return out;
+  }
+
+  async stop() {
+    if (this.script) this.script.stop();
+    if (this.rt) await this.rt.stop();
+    if (this.sim) await this.sim.stop();
+    if (this.rt && !process.env.SOAK_KEEP_USERDIR) fs.rmSync(this.rt.userDir, { recursive: true, force: true });
+  }
+}
+
+function countSockets(pid) {
+  let n = 0;
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n += 1;
+    } catch (gone) {
+      if (gone.code !== 'ENOENT') throw gone; // closed between readdir and readlink
+    }
+  }
+  return n;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+module.exports = { StationRig, countSockets, percentile, STATION_FLOW, sleep };
