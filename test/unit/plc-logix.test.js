@@ -325,6 +325,7 @@ describe('PLC settings, tag maps, writes and the reader (pure)', function () {
     value = true;
     await sleep(50);
     assert.equal(sent.length, 1, 'nothing after stop');
+    assert.equal(sent[0].plc.fired, 'edge');
     const st = { v: {}, get: (n) => st.v[n], set: (n, x) => (st.v[n] = x) };
     const script = new StationScript(st, { periodMs: 20, pulseMs: 5 }).start();
     await sleep(70);
@@ -332,5 +333,47 @@ describe('PLC settings, tag maps, writes and the reader (pure)', function () {
     assert.ok(script.parts >= 2);
     assert.match(st.v.PartSerial, /^WB-0000\d\d$/);
     assert.equal(st.v.Trigger, false);
+  });
+
+  it('trigger mode: a new serial under a trigger that stayed high is a new part, counted once', async function () {
+    const tags = [tag('T', 'BOOL'), tag('S', 'STRING', { role: 'serial' })];
+    const plc = { T: true, S: 'A', fail: false };
+    const reads = [];
+    const client = { protocol: 'ethernet-ip', read: async () => {
+      if (plc.fail) throw new Error('lost');
+      reads.push(`${plc.T ? 'H' : 'L'}${plc.S}`);
+      return [{ value: plc.T, quality: 'good' }, { value: plc.S, quality: 'good' }];
+    } };
+    const sent = [];
+    const r = new PlcReader({ tags, mode: 'trigger', trigger: 'T', intervalMs: 5, station: 's', client: () => client, emit: (o) => sent.push(`${o.plc.fired}:${o.part.serial}`), onError: () => undefined });
+    // settle for a few cycles, then change the PLC and wait until the reader has read the new state twice
+    const set = async (state) => {
+      Object.assign(plc, state);
+      const n = reads.length;
+      while (reads.length < n + 2) await sleep(5);
+    };
+    r.start();
+    await set({});
+    assert.deepEqual(sent, [], 'high at start with a serial: no part');
+    await set({ S: 'B' });
+    assert.deepEqual(sent, ['serial:B'], 'the low phase was missed: the new serial is the part');
+    await set({ T: false });
+    await set({ T: true });
+    assert.deepEqual(sent, ['serial:B'], 'the late edge of B is the same part');
+    await set({ T: false, S: 'C' });
+    await set({ T: true });
+    assert.deepEqual(sent, ['serial:B', 'edge:C']);
+    await set({ T: false });
+    await set({ T: true });
+    assert.deepEqual(sent, ['serial:B', 'edge:C', 'edge:C'], 'a second edge of the same serial is a re-inspection');
+    // the trigger fell and rose again while the connection was down: the serial tells the new part
+    plc.fail = true;
+    await sleep(30);
+    plc.S = 'D';
+    await set({ fail: false });
+    assert.deepEqual(sent, ['serial:B', 'edge:C', 'edge:C', 'serial:D']);
+    await set({ S: 'E', T: true });
+    await r.stop();
+    assert.deepEqual(sent, ['serial:B', 'edge:C', 'edge:C', 'serial:D', 'serial:E']);
   });
 });

@@ -27,6 +27,8 @@ export interface PlcInfo {
   errors: Record<string, string>;
   units: Record<string, string>;
   changed?: string[];
+  /** trigger mode: what fired this message ('edge': the trigger rose; 'serial': a new part serial under a trigger that stayed high) */
+  fired?: 'edge' | 'serial';
 }
 
 export interface ReadOutput {
@@ -83,6 +85,10 @@ export class PlcReader {
   private running = false;
   private stopped = true;
   private lastTrigger: boolean | undefined;
+  /** the part serial read in the last good cycle (trigger mode) */
+  private lastSerial: string | undefined;
+  /** a serial fired by 'serial' whose own rising edge may still come: that edge is the same part */
+  private anticipated: string | undefined;
   private last: ReadOutput | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
   private subscribedTo: PlcClient | undefined;
@@ -181,12 +187,33 @@ export class PlcReader {
     } else if (mode === 'trigger' && trigger) {
       const v = out.plc.quality[trigger] === 'good' ? out.payload[trigger] === true : undefined;
       // a value we could not read is no edge; a trigger already high at start is no edge either
-      if (v !== undefined) {
-        if (v && this.lastTrigger === false) this.send(out);
-        this.lastTrigger = v;
-      }
+      if (v !== undefined) this.onTrigger(v, out);
     } else if (mode === 'change') {
       this.sendChanges(out);
+    }
+  }
+
+  /**
+   * One part per rising edge. A low phase shorter than the interval, or one that fell while the connection was
+   * down, hides the edge; the part serial then tells the new part: a serial that changed while the trigger
+   * stayed high is a new part too. Its own edge, if one still comes with the same serial, is not counted twice.
+   */
+  private onTrigger(high: boolean, out: ReadOutput): void {
+    const serialTag = this.opts.tags.find((t) => t.role === 'serial');
+    const serial = serialTag && out.plc.quality[serialTag.name] === 'good' ? JSON.stringify(out.payload[serialTag.name]) : undefined;
+    let fired: 'edge' | 'serial' | undefined;
+    if (high && this.lastTrigger === false) {
+      if (serial === undefined || serial !== this.anticipated) fired = 'edge';
+      this.anticipated = undefined;
+    } else if (high && this.lastTrigger === true && serial !== undefined && this.lastSerial !== undefined && serial !== this.lastSerial) {
+      fired = 'serial';
+      this.anticipated = serial;
+    }
+    this.lastTrigger = high;
+    if (serial !== undefined) this.lastSerial = serial;
+    if (fired) {
+      out.plc.fired = fired;
+      this.send(out);
     }
   }
 
