@@ -18,21 +18,40 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 class StationRig {
   /**
    * periodMs: time between two triggers; pulseMs: how long the trigger bit stays high at most (the flow samples
-   * it every PLC_POLL_MS, 10 ms here): it falls earlier, as on a PLC, when the station answers Busy; env: more environment for Node-RED (the station tab's variables); patch: a function
+   * it every PLC_POLL_MS, 10 ms here): it falls earlier, as on a PLC, when the station answers Busy; doneTimeoutMs:
+   * how long the PLC waits for Done before it moves the part on anyway; env: more environment for Node-RED (the
+   * station tab's variables); patch: a function
    * that may change the station flow's nodes (array) before it is deployed.
    */
-  static async start({ periodMs = 1000, pulseMs = Math.max(5, periodMs - 10), env = {}, patch } = {}) {
+  static async start({ periodMs = 1000, pulseMs = Math.max(5, periodMs - 10), doneTimeoutMs = Math.max(2000, 3 * periodMs), env = {}, patch } = {}) {
     const rig = new StationRig();
     rig.sim = new LogixSimulator({ tags: STATION_TAGS, udts: STATION_UDTS, udp: false });
     await rig.sim.start();
     rig.triggers = new Map(); // serial → Date.now() when the trigger bit rose
     rig.fired = new Set(); // every serial the simulator ever put up (a halt may take the last one out of triggers)
     rig.script = new StationScript(rig.sim.db, { periodMs, pulseMs });
+    // As a line PLC does, the next part comes only when the station has answered the last one with Done (the
+    // part moves on), or when the PLC gave up waiting for it (doneTimeoutMs): `period` is the shortest cycle.
+    // Without this the simulator fired parts into a station still busy with earlier ones, and a late Busy write
+    // for an earlier part was taken for the part then at the station (its trigger fell unseen).
+    rig.current = undefined; // { serial, at, busy, done }
+    rig.waits = 0; // period ticks skipped because the station had not answered Done yet
+    rig.timeouts = 0; // parts the PLC gave up waiting for
     const step = rig.script.step.bind(rig.script);
     rig.script.step = () => {
+      const cur = rig.current;
+      if (cur && !cur.done) {
+        if (Date.now() - cur.at < doneTimeoutMs) {
+          rig.waits += 1;
+          return;
+        }
+        rig.timeouts += 1;
+      }
       step();
-      rig.triggers.set(rig.sim.db.get('PartSerial'), Date.now());
-      rig.fired.add(rig.sim.db.get('PartSerial'));
+      const serial = rig.sim.db.get('PartSerial');
+      rig.current = { serial, at: Date.now(), busy: false, done: false };
+      rig.triggers.set(serial, rig.current.at);
+      rig.fired.add(serial);
     };
     // the parts the flow answered Busy for (the station saw their trigger): tells a missed trigger from a lost result
     rig.busy = new Set();
@@ -40,10 +59,14 @@ class StationRig {
     const writeBytes = db.writeBytes.bind(db);
     db.writeBytes = (...args) => {
       const r = writeBytes(...args);
-      if (db.get('Busy') === true) {
-        rig.busy.add(db.get('PartSerial'));
+      const cur = rig.current;
+      if (cur && db.get('Busy') === true && !cur.busy) {
+        cur.busy = true;
+        rig.busy.add(cur.serial);
         db.set('Trigger', false); // as a PLC does: the trigger falls once the station answered Busy
       }
+      // the Done write clears Busy and sets Done (the Busy write of a part clears Done)
+      if (cur && cur.busy && db.get('Busy') === false && db.get('Done') === true) cur.done = true;
       return r;
     };
     rig.rt = await Runtime.create({
@@ -54,6 +77,8 @@ class StationRig {
       PLC_ADDRESS: '127.0.0.1',
       PLC_PORT: String(rig.sim.port),
       PLC_POLL_MS: '10',
+      // 16 frames rendered once and handed out in turn: the load is the station's, not the simulator's rendering
+      CAMERA_SIM_POOL: '16',
       ...env,
     });
     try {
