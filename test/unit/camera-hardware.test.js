@@ -134,6 +134,30 @@ describe('simulator with a period (hardware-trigger stand-in) and trigger settin
     assert.equal(per.selfTriggered, false);
   });
 
+  it('a frame pool renders N frames once and hands them out in turn, each grab its own copy; a seeded grab is rendered', async function () {
+    const opts = { seed: 'p', width: 96, height: 64, cols: 2, rows: 1, expectedDiameterPx: 8 };
+    const pooled = new SimulatorSource({ ...opts, pool: 3 }, 'sim');
+    const fresh = new SimulatorSource(opts, 'sim');
+    const a = [];
+    for (let i = 0; i < 7; i++) a.push(await pooled.grab());
+    const b = [];
+    for (let i = 0; i < 3; i++) b.push(await fresh.grab());
+    assert.deepEqual(a.map((f) => f.frameId), [1, 2, 3, 4, 5, 6, 7]);
+    for (let i = 0; i < 7; i++) {
+      // frame i of the pool is the frame (i mod 3) of a simulator without one: same pixels, same truth
+      assert.ok(a[i].data.equals(b[i % 3].data), `frame ${i + 1} pixels`);
+      assert.deepEqual(a[i].truth, b[i % 3].truth, `frame ${i + 1} truth`);
+    }
+    assert.ok(!a[0].data.equals(a[1].data), 'the pool holds different frames');
+    a[3].data.fill(0); // a node that writes into its frame does not change the pool
+    assert.ok((await pooled.grab()).data.equals(b[1].data) && (await pooled.grab()).data.equals(b[2].data) && (await pooled.grab()).data.equals(b[0].data));
+    const seeded = await pooled.grab({ seed: 'own' });
+    assert.ok(seeded.data.equals((await fresh.grab({ seed: 'own' })).data));
+    assert.throws(() => new SimulatorSource({ ...opts, pool: 257 }, 'sim'), /frame pool 257 is not an integer in 0…256/);
+    assert.throws(() => new SimulatorSource({ ...opts, pool: 1.5 }, 'sim'), /frame pool 1.5/);
+    await assert.rejects(cameraDriver({ source: 'simulator', simPool: 'lots' }, {}, 'x').open(), (e) => e.code === 'CONFIG' && /simPool/.test(e.message));
+  });
+
   it('reads the trigger fields of a config, naming a bad one', async function () {
     assert.equal(isSelfTriggered({ source: 'gige', trigger: 'hardware' }), true);
     assert.equal(isSelfTriggered({ source: '', trigger: 'hardware' }), true, 'simulator by default');

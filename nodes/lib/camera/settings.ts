@@ -55,6 +55,8 @@ export interface CameraSettings {
   recipe: string;
   /** simulator with trigger hardware: ms between frames */
   simPeriod?: string | number;
+  /** simulator: distinct frames rendered and handed out in turn (0: a new frame every grab) */
+  simPool?: string | number;
 }
 
 const SOURCES = ['gige', 'http', 'folder', 'simulator'];
@@ -152,6 +154,7 @@ export function cameraDriver(def: CameraSettings, creds: { username?: string; pa
             expectedDiameterPx: num(d, 'diameter', 32, 4, 1000),
             classMix: json<Partial<Record<SpotClass, number>>>(def.classMix, 'simulator class mix'),
             periodMs: triggerOf(def) === 'hardware' ? num(d, 'simPeriod', 1000, 10, 3_600_000) : undefined,
+            pool: num(d, 'simPool', 0, 0, 256),
           },
           cameraId,
         );

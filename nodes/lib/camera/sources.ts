@@ -362,6 +362,13 @@ export interface SimulatorSourceOptions {
   classMix?: Partial<Record<SpotClass, number>>;
   /** the simulator's stand-in for a hardware trigger: render and emit a frame every periodMs (start() starts it) */
   periodMs?: number;
+  /**
+   * Render only this many distinct frames and hand them out in turn (0: a new frame every grab). Rendering a
+   * 2448×2048 frame costs about 120 ms of CPU in the Node-RED process, more than the whole inspection it stands in
+   * for; a pool keeps load and soak runs about the station, not about the simulator. A grab with its own seed or
+   * class overrides is always rendered.
+   */
+  pool?: number;
 }
 
 export class SimulatorSource extends EventEmitter implements FrameSource {
@@ -371,10 +378,12 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
   private readonly spots: SimSpot[];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly pool: ReturnType<typeof renderFrame>[] = [];
   constructor(readonly opts: SimulatorSourceOptions, readonly cameraId: string) {
     super();
     this.selfTriggered = opts.periodMs !== undefined;
     if (opts.periodMs !== undefined && !(opts.periodMs >= 10 && opts.periodMs <= 3_600_000)) throw configError(`simulator period ${opts.periodMs} ms is not in 10…3600000`);
+    if (opts.pool !== undefined && !(Number.isInteger(opts.pool) && opts.pool >= 0 && opts.pool <= 256)) throw configError(`simulator frame pool ${opts.pool} is not an integer in 0…256`);
     this.spots = opts.spots ?? gridRecipe({ width: opts.width, height: opts.height, cols: opts.cols, rows: opts.rows, expectedDiameterPx: opts.expectedDiameterPx });
     // fail now (permanently) on a recipe that cannot render, not on the first message
     renderFrame({ seed: 0, width: 16, height: 16, spots: [], classMix: opts.classMix, expectedDiameterPx: opts.expectedDiameterPx });
@@ -384,8 +393,17 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
   }
   grab(req: GrabRequest = {}): Promise<Frame> {
     this.n += 1;
-    const seed = req.seed ?? `${this.opts.seed}:${this.n}`;
-    const f = renderFrame({
+    const size = this.opts.pool ?? 0;
+    const pooled = size > 0 && req.seed === undefined && req.classOverrides === undefined;
+    const slot = pooled ? (this.n - 1) % size : -1;
+    const f = pooled && this.pool[slot] ? this.pool[slot] : this.render(req, pooled ? `${this.opts.seed}:${slot + 1}` : (req.seed ?? `${this.opts.seed}:${this.n}`));
+    if (pooled) this.pool[slot] = f;
+    // a pooled frame goes out as its own Buffer: a node that writes into msg.frame.data must not change the pool
+    const data = pooled ? Buffer.from(f.data) : f.data;
+    return Promise.resolve({ data, width: f.width, height: f.height, pixelFormat: 'Mono8', cameraId: this.cameraId, frameId: this.n, timestamp: Date.now(), truth: f.truth });
+  }
+  private render(req: GrabRequest, seed: string | number): ReturnType<typeof renderFrame> {
+    return renderFrame({
       seed,
       width: this.opts.width,
       height: this.opts.height,
@@ -394,7 +412,6 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
       classMix: this.opts.classMix,
       classOverrides: req.classOverrides,
     });
-    return Promise.resolve({ data: f.data, width: f.width, height: f.height, pixelFormat: 'Mono8', cameraId: this.cameraId, frameId: this.n, timestamp: Date.now(), truth: f.truth });
   }
   /** With a period: emit the first frame one period from now, then one every period (a slow render delays, never piles up). */
   start(): void {
