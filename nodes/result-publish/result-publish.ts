@@ -8,7 +8,7 @@ import { assertValid } from '../lib/schemas';
 import { Dispatcher, DeliveryTarget, TargetState } from '../lib/result/dispatcher';
 import type { InspectionResult } from '../lib/result/enrich';
 import { FULL_POLICIES, FullPolicy, Outbox, OutboxFullError } from '../lib/result/outbox';
-import { outboxDelivered, outboxFailures, outboxFull, outboxUndeliverable, trackOutbox } from '../lib/result/metrics';
+import { archiveFailures, outboxDelivered, outboxFailures, outboxFull, outboxUndeliverable, trackOutbox } from '../lib/result/metrics';
 import { PlcHandshakeWriter, parseHandshakeTags } from '../lib/result/plc-handshake';
 import { SqliteResultStore } from '../lib/result/sqlite-store';
 import { amqpTarget, mqttTarget, pgTarget, plcTarget, redisTarget, sqliteTarget, whenConnected } from '../lib/result/targets';
@@ -80,6 +80,9 @@ function int(name: string, raw: unknown, def: number, min: number, max: number):
 function fmtAge(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 600_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }
+
+/** how long close waits for archive images still being written */
+const ARCHIVE_CLOSE_MS = 5000;
 
 /** the archives of the live result-publish nodes, by node id, for the archive route */
 const archives = new Map<string, ImageArchive>();
@@ -204,6 +207,18 @@ export = function register(RED: NodeAPI): void {
     }
 
     const labels = { node_id: node.id };
+    let archiveFailed = 0;
+    let lastArchiveError = '';
+    // images written behind the message: a failure cannot fail that message any more (the PLC has its verdict,
+    // the result is in the outbox); it is a warning in the log, a counter, and a red status (count since deploy)
+    const onArchiveError = (err: Error): void => {
+      archiveFailed += 1;
+      lastArchiveError = err.message;
+      archiveFailures.inc(labels);
+      node.warn(err.message);
+      lastStatus = '';
+      refresh();
+    };
     if (outbox && dispatcher) {
       const ob = outbox;
       const d = dispatcher;
@@ -243,6 +258,7 @@ export = function register(RED: NodeAPI): void {
         age = Math.max(age, s.oldestAgeMs ?? 0);
       }
       const failing = states.filter((s) => s.lastError !== undefined).map((s) => s.label);
+      if (archiveFailed > 0) return { fill: 'red', shape: 'ring', text: `outbox ${depth} · archive: ${archiveFailed} part(s) not written: ${lastArchiveError}`.slice(0, 160) };
       if (depth === 0) return { fill: 'green', shape: 'dot', text: `outbox 0 · ${states.reduce((a, s) => a + s.delivered, 0)} delivered` };
       const text = `outbox ${depth} · oldest ${fmtAge(age)}${failing.length ? ` · waiting for ${failing.join(', ')}` : ''}`;
       return { fill: failing.length ? 'red' : 'yellow', shape: failing.length ? 'ring' : 'dot', text };
@@ -278,8 +294,13 @@ export = function register(RED: NodeAPI): void {
         if (!outbox || !dispatcher) throw new SpotFusionError('CONFIG', `result-publish is not configured: ${setupError ?? 'unknown'}`);
         const result = assertValid<InspectionResult>('inspection-result', msg.payload, 'msg.payload');
         if (archive) {
-          const images = await archive.store(result, msg.frame, msg.crops);
-          if (images) result.images = images;
+          // the paths go into the result now; the PNG files are written behind the message (the PLC gets its
+          // verdict without waiting for them), at most a few parts at a time
+          const job = await archive.plan(result, msg.frame, msg.crops);
+          if (job) {
+            result.images = job.images;
+            await archive.begin(job, onArchiveError);
+          }
         }
         let r;
         try {
@@ -321,12 +342,18 @@ export = function register(RED: NodeAPI): void {
       };
       // a PLC handshake in flight stops at its next step (clearing done when it can)
       void handshake?.close();
-      if (dispatcher) {
-        dispatcher
-          .stop()
-          .catch((err: unknown) => node.warn(`close: ${describeError(err)}`))
-          .finally(finish);
-      } else finish();
+      // images still being written get a few seconds to land
+      const written = archive ? archive.idle(ARCHIVE_CLOSE_MS).then((left) => {
+        if (left > 0) node.warn(`close: the images of ${left} part(s) were still being written after ${ARCHIVE_CLOSE_MS} ms`);
+      }) : Promise.resolve();
+      void written.then(() => {
+        if (dispatcher) {
+          dispatcher
+            .stop()
+            .catch((err: unknown) => node.warn(`close: ${describeError(err)}`))
+            .finally(finish);
+        } else finish();
+      });
     });
   }
 

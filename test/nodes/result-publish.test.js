@@ -479,6 +479,40 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     await until(() => sqliteCount() === 2, 5000, 'stored');
   });
 
+  it('archive disk full (ENOSPC from the kernel): the result still goes out and is stored; a warning, a counter and the status say which part lost its images', async function () {
+    const archiveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-archive-full-'));
+    try {
+      await helper.load(NODES, flow({ via: false, targets: ['sqlite'], publish: { archivePolicy: 'all', archiveDir } }));
+      const frame = { data: Buffer.alloc(32 * 24, 7), width: 32, height: 24, pixelFormat: 'Mono8', cameraId: 'cam1', frameId: 1, timestamp: Date.now() };
+      const full = makeResult(1);
+      // the frame file of this part is /dev/full: every write to it fails with ENOSPC, as on a full disk
+      const partDir = path.join(archiveDir, full.timestamps.result.slice(0, 10), full.resultId);
+      fs.mkdirSync(partDir, { recursive: true });
+      fs.symlinkSync('/dev/full', path.join(partDir, 'frame.png'));
+      const pub = helper.getNode('pub');
+      const before = (await registry.getSingleMetric('spotfusion_archive_failures_total').get()).values.reduce((a, v) => a + v.value, 0);
+      const out = nextMessage(helper.getNode('out'));
+      pub.receive({ payload: full, frame, crops: [] });
+      const m = await out;
+      assert.equal(m.payload.images.frame, `${full.timestamps.result.slice(0, 10)}/${full.resultId}/frame.png`);
+      await until(() => pub.warn.getCalls().some((c) => /ENOSPC/.test(String(c.args[0]))), 5000, 'a warning naming ENOSPC');
+      const warning = String(pub.warn.getCalls().find((c) => /ENOSPC/.test(String(c.args[0]))).args[0]);
+      assert.match(warning, new RegExp(`images of ${full.resultId} could not be written`));
+      const after = (await registry.getSingleMetric('spotfusion_archive_failures_total').get()).values.reduce((a, v) => a + v.value, 0);
+      assert.equal(after - before, 1);
+      await until(() => pub.status.getCalls().some((c) => /archive: 1 part\(s\) not written/.test(c.args[0]?.text ?? '') && c.args[0].fill === 'red'), 5000, 'a red status');
+      // the next part (its own directory, a disk with room) is archived, and both results are stored
+      const next = makeResult(2);
+      const out2 = nextMessage(helper.getNode('out'));
+      pub.receive({ payload: next, frame, crops: [] });
+      const m2 = await out2;
+      await until(() => fs.existsSync(path.join(archiveDir, m2.payload.images.frame)), 5000, 'the next frame written');
+      await until(() => sqliteCount() === 2, 5000, 'both results stored');
+    } finally {
+      fs.rmSync(archiveDir, { recursive: true, force: true });
+    }
+  });
+
   it('reports configuration errors by name and fails messages instead of crashing', async function () {
     await helper.load(NODES, onTab([
       { id: 'pub', type: 'result-publish', sqlite: false, wires: [[]] },

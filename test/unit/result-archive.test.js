@@ -54,6 +54,58 @@ describe('image archive', function () {
     assert.ok(a.resolvePath('2026-03-04/x/frame.png').startsWith(a.dir));
   });
 
+  it('cuts crops from a raw frame at the pixels of their box, the same as sharp extract does', async function () {
+    const a = new ImageArchive({ dir, policy: 'all' });
+    const w = 40;
+    const h = 30;
+    const data = Buffer.alloc(w * h);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 37) % 256;
+    const boxes = [{ x: 0, y: 0, w: 7, h: 5 }, { x: 33, y: 25, w: 10, h: 10 }, { x: 12.6, y: 3.2, w: 9.5, h: 4.1 }];
+    const images = await a.store(result('r1', 'NOK', Date.parse('2026-01-02T00:00:00Z')), { data, width: w, height: h, pixelFormat: 'Mono8' }, boxes.map((box, k) => ({ spotId: `s${k}`, box })));
+    const src = sharp(data, { raw: { width: w, height: h, channels: 1 } });
+    for (const [k, b] of boxes.entries()) {
+      const left = Math.floor(b.x);
+      const top = Math.floor(b.y);
+      const want = await src.clone().extract({ left, top, width: Math.min(w - left, Math.ceil(b.w)), height: Math.min(h - top, Math.ceil(b.h)) }).raw().toBuffer({ resolveWithObject: true });
+      const got = await sharp(path.join(dir, images.crops[`s${k}`])).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([got.info.width, got.info.height], [want.info.width, want.info.height], `s${k} size`);
+      assert.ok(got.data.equals(want.data), `s${k} pixels`);
+    }
+  });
+
+  it('writes behind the message: at most maxPending parts at once, a failure goes to onError, written() and idle() wait', async function () {
+    const a = new ImageArchive({ dir, policy: 'all', maxPending: 2 });
+    const gates = new Map();
+    const job = (id, fail) => ({
+      resultId: id,
+      images: { frame: `d/${id}/frame.png` },
+      write: () => new Promise((resolve, reject) => gates.set(id, () => (fail ? reject(new Error('ENOSPC: no space left on device')) : resolve()))),
+    });
+    const errors = [];
+    const onError = (err, j) => errors.push([err.code, j.resultId, err.message]);
+    await a.begin(job('p1'), onError);
+    await a.begin(job('p2', true), onError);
+    assert.equal(a.pendingCount, 2);
+    let admitted = false;
+    const third = a.begin(job('p3'), onError).then(() => (admitted = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(admitted, false, 'the third part waits while two are being written');
+    let p1Written = false;
+    void a.written('p1').then(() => (p1Written = true));
+    gates.get('p2')();
+    await third;
+    assert.equal(admitted, true, 'admitted once one of the two ended');
+    assert.deepEqual(errors.map((e) => e.slice(0, 2)), [['ARCHIVE', 'p2']]);
+    assert.match(errors[0][2], /images of p2 could not be written: ENOSPC/);
+    assert.equal(p1Written, false);
+    assert.equal(await a.idle(20), 2, 'p1 and p3 still pending after 20 ms');
+    gates.get('p1')();
+    gates.get('p3')();
+    assert.equal(await a.idle(1000), 0);
+    assert.equal(p1Written, true);
+    await a.written('never-seen');
+  });
+
   it('retention: drops days older than maxAgeDays, then the oldest parts until under maxBytes', async function () {
     const now = Date.parse('2026-05-10T12:00:00Z');
     const mk = (day, id, bytes) => {

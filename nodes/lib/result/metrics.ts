@@ -89,3 +89,10 @@ export const outboxUndeliverable = new Counter({
   labelNames: ['node_id', 'target'],
   registers: [registry],
 });
+
+export const archiveFailures = new Counter({
+  name: 'spotfusion_archive_failures_total',
+  help: 'Parts whose archive images could not be written (the result names files that are missing)',
+  labelNames: ['node_id'],
+  registers: [registry],
+});
