@@ -1,7 +1,8 @@
 'use strict';
 // Redeploys of the station flow while parts flow, in a real Node-RED process (test/hardening/rig.js): full
 // deploys and partial ones (Node-RED-Deployment-Type: nodes, one node renamed) through the admin API. After
-// them the process holds no more sockets than at the start, nothing logged "close timed out", and results keep
+// them the process holds no more sockets than at the start (nor EtherNet/IP sessions, ONNX sessions, timers),
+// nothing logged "close timed out", and results keep
 // coming, each one for a part the PLC simulator really triggered (no ghost: serials compared).
 // SOAK_REDEPLOYS raises the number of each kind.
 const assert = require('node:assert/strict');
@@ -24,6 +25,13 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
     rig.run();
     await waitFor(() => rig.results().length >= 2, 20000, 'first results before the deploys');
     const socketsBefore = await settledSockets(rig);
+    const held = async () => {
+      const m = await rig.metrics();
+      return { plcSessions: rig.sim.openSessions, plcConnections: rig.sim.openConnections, onnxSessions: m.spotfusion_onnx_sessions_open, timers: m['spotfusion_nodejs_active_resources{type="Timeout"}'] ?? 0 };
+    };
+    const heldBefore = await held();
+    assert.equal(heldBefore.onnxSessions, 1, 'one ONNX session before the deploys');
+    assert.equal(heldBefore.plcSessions, 1, 'one EtherNet/IP session before the deploys');
 
     const got = await rig.rt.request('GET', '/flows');
     assert.equal(got.status, 200, got.text);
@@ -64,9 +72,17 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
     assert.deepEqual(missingLate, [], 'parts triggered after the last deploy without a result');
 
     assert.doesNotMatch(rig.log, /close timed out/i);
+    // what the process holds (EtherNet/IP sessions and CIP connections as the PLC simulator counts them, ONNX
+    // sessions and timers as /spotfusion/metrics reports them) is what it held before the deploys
+    let heldAfter = await held();
+    for (let i = 0; i < 40 && (heldAfter.plcSessions !== heldBefore.plcSessions || heldAfter.plcConnections !== heldBefore.plcConnections || heldAfter.onnxSessions !== heldBefore.onnxSessions || heldAfter.timers > heldBefore.timers); i++) {
+      await sleep(250);
+      heldAfter = await held();
+    }
+    assert.deepEqual({ ...heldAfter, timers: Math.min(heldAfter.timers, heldBefore.timers) }, heldBefore, `held before and after ${2 * N} deploys: ${JSON.stringify(heldBefore)} → ${JSON.stringify(heldAfter)}`);
     const socketsAfter = await settledSockets(rig, socketsBefore + SOCKET_TOLERANCE);
     assert.ok(socketsAfter <= socketsBefore + SOCKET_TOLERANCE, `sockets of Node-RED: ${socketsBefore} before, ${socketsAfter} after ${2 * N} deploys`);
-    this.test.title += ` [deploys ${deployS} s, sockets ${socketsBefore} → ${socketsAfter}, ${rows.length} results, ${rig.triggers.size} parts]`;
+    this.test.title += ` [deploys ${deployS} s, sockets ${socketsBefore} → ${socketsAfter}, PLC sessions ${heldBefore.plcSessions} → ${heldAfter.plcSessions}, ONNX sessions ${heldBefore.onnxSessions} → ${heldAfter.onnxSessions}, timers ${heldBefore.timers} → ${heldAfter.timers}, ${rows.length} results, ${rig.triggers.size} parts]`;
   });
 });
 

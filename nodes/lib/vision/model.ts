@@ -7,6 +7,8 @@ import { SpotFusionError, describeError } from '../errors';
 import { batchDims, ModelMetadata, OutputSpec, Preprocess, preprocessOf, validateMetadata } from './metadata';
 import type { Batch } from './crop';
 import { watchMtimes } from './watch';
+import { Gauge } from 'prom-client';
+import { registry } from '../metrics';
 
 /**
  * An ONNX model plus its metadata (the model contract), run with onnxruntime-node.
@@ -59,9 +61,26 @@ export interface SessionFacts {
 }
 
 let sessionsCreated = 0;
+let sessionsOpen = 0;
 /** How many InferenceSessions this process has created (tests use it to prove sharing). */
 export function sessionCount(): number {
   return sessionsCreated;
+}
+/** How many InferenceSessions are open now (created and not released): redeploys must not leave any behind. */
+export function openSessionCount(): number {
+  return sessionsOpen;
+}
+new Gauge({
+  name: 'spotfusion_onnx_sessions_open',
+  help: 'ONNX Runtime inference sessions open in this process (one per loaded model version)',
+  registers: [registry],
+  collect() {
+    this.set(sessionsOpen);
+  },
+});
+async function releaseSession(session: ort.InferenceSession): Promise<void> {
+  sessionsOpen -= 1;
+  await session.release();
 }
 
 /** The metadata JSON of a model: same folder, same base name, .json. */
@@ -248,7 +267,7 @@ export class Model {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await this.session.release();
+    await releaseSession(this.session);
   }
 }
 
@@ -321,6 +340,7 @@ async function createSession(bytes: Uint8Array, cfg: SessionConfig, warn: (m: st
   try {
     const s = await ort.InferenceSession.create(bytes, { ...base, executionProviders: eps });
     sessionsCreated++;
+    sessionsOpen++;
     return s;
   } catch (err) {
     if (eps.length === 1) throw err;
@@ -328,6 +348,7 @@ async function createSession(bytes: Uint8Array, cfg: SessionConfig, warn: (m: st
     warn(`execution providers [${eps.join(', ')}] failed (${describeError(err)}); using cpu`);
     const s = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
     sessionsCreated++;
+    sessionsOpen++;
     return s;
   }
 }
@@ -375,7 +396,7 @@ export async function loadModel(onnxPath: string, opts: LoadOptions = {}): Promi
   try {
     checkAgainstSession(meta, session, basename(onnxPath));
   } catch (err) {
-    await session.release();
+    await releaseSession(session);
     throw err;
   }
   return new Model(meta, session, onnxPath, createHash('sha256').update(bytes).digest('hex'));
