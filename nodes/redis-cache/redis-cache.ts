@@ -1,8 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { CacheRequest, needsValue, runCacheOp } from '../lib/redis/cache';
-import { assertValid } from '../lib/schemas';
+import { CacheRequest, cacheRequest, needsValue, runCacheOp } from '../lib/redis/cache';
 import { SpotFusionError } from '../lib/errors';
-import { handleInput } from '../shared/input';
+import { handleInputCallback } from '../shared/input';
 import { errorStatus } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
 import type { RedisConfigNode } from '../spotfusion-redis-config/types';
@@ -53,15 +52,9 @@ export = function register(RED: NodeAPI): void {
 
     function request(msg: NodeMessageInFlow): CacheRequest {
       const m = msg as Msg;
-      const ttlRaw = pick(ttlDef, m.ttl);
-      const candidate: Record<string, unknown> = {
-        operation: pick(fixedOp, m.operation),
-        key: pick(def.key, m.key ?? m.topic),
-      };
-      const field = pick(def.field, m.field);
-      if (field !== undefined) candidate.field = field;
-      if (ttlRaw !== undefined) candidate.ttl = ttlRaw;
-      const req = assertValid<CacheRequest>('redis-cache-input', candidate);
+      // the node's settings win over the message's; only the resulting request is checked (by hand for the
+      // usual shape, by the schema otherwise, which names the wrong field)
+      const req = cacheRequest(pick(fixedOp, m.operation), pick(def.key, m.key ?? m.topic), pick(def.field, m.field), pick(ttlDef, m.ttl));
       if (needsValue(req.operation)) {
         const value = plainValue ? msg[valueProperty] : (RED.util.getMessageProperty(msg, valueProperty) as unknown);
         if (value === undefined) {
@@ -72,15 +65,29 @@ export = function register(RED: NodeAPI): void {
       return req;
     }
 
-    handleInput(this, (msg, send) => {
+    handleInputCallback(this, (msg, send, ok, fail) => {
       if (!config) throw new SpotFusionError('CONFIG', 'redis-cache has no Redis config node: open the node and select one');
       const req = request(msg);
       const client = config.connection.client();
-      return runCacheOp(client, req, config.keyPrefix, config.valueFormat).then((result) => {
-        if (plainOutput) (msg as Msg)[outputProperty] = result;
-        else RED.util.setMessageProperty(msg, outputProperty, result, true);
-        send(msg);
-      });
+      runCacheOp(
+        client,
+        req,
+        config.keyPrefix,
+        config.valueFormat,
+        (result) => {
+          // runs in the reply's promise reaction: nothing may escape from here
+          try {
+            if (plainOutput) (msg as Msg)[outputProperty] = result;
+            else RED.util.setMessageProperty(msg, outputProperty, result, true);
+            send(msg);
+          } catch (err) {
+            fail(err);
+            return;
+          }
+          ok();
+        },
+        fail,
+      );
     }, config ? { okStatus: () => config.statusNow() } : {});
 
     this.on('close', (_removed: boolean, done: () => void) => {

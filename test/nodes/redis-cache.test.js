@@ -80,6 +80,45 @@ describe('redis-cache node (real Redis on 127.0.0.1:6379)', function () {
     assert.equal(missing.payload, null);
   });
 
+  it('keeps every answer with its message when many are in flight (commands gathered into one write)', async function () {
+    await helper.load(NODES, cacheFlow({ prefix }));
+    await connected();
+    const cache = helper.getNode('cache');
+    const out = helper.getNode('out');
+    const N = 400;
+    const value = (i) => ({ serial: `WB-${i}`, spots: [i, i / 2, { ok: i % 3 === 0 }] });
+    // like a busy flow: 50 messages at once, then the next one as each answer comes out (so most commands are
+    // sent while replies are outstanding, from Node-RED's setImmediate deliveries)
+    async function burst(make) {
+      const results = new Map();
+      let sent = 0;
+      await new Promise((resolve, reject) => {
+        const caught = helper.getNode('caught');
+        const onError = (msg) => reject(new Error(`message ${msg.i} failed: ${msg.error.message}`));
+        const onOut = (msg) => {
+          results.set(msg.i, msg);
+          if (results.size === N) {
+            out.removeListener('input', onOut);
+            caught.removeListener('input', onError);
+            resolve();
+          } else if (sent < N) cache.receive(make(sent++));
+        };
+        out.on('input', onOut);
+        caught.on('input', onError);
+        while (sent < 50) cache.receive(make(sent++));
+      });
+      return results;
+    }
+    const sets = await burst((i) => ({ i, operation: 'set', key: `many:${i}`, payload: value(i) }));
+    const stored = await direct.mget(...Array.from({ length: N }, (_, i) => `${prefix}many:${i}`));
+    for (let i = 0; i < N; i += 1) {
+      assert.equal(sets.get(i).payload, 'OK', `set ${i}`);
+      assert.equal(stored[i], JSON.stringify(value(i)), `stored ${i}`);
+    }
+    const gets = await burst((i) => ({ i, operation: 'get', key: `many:${i}` }));
+    for (let i = 0; i < N; i += 1) assert.deepEqual(gets.get(i).payload, value(i), `get ${i}`);
+  });
+
   it('runs del, exists, expire, incr and TTL on set', async function () {
     await helper.load(NODES, cacheFlow({ prefix }));
     await connected();

@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { SpotFusionError, describeError } from '../errors';
 import { batchWrites } from './client';
 import { parsePythonLiteral, formatPythonLiteral, JsonValue } from '../python-literal';
+import { assertValid } from '../schemas';
 
 export const CACHE_OPERATIONS = ['get', 'set', 'del', 'exists', 'expire', 'incr', 'hget', 'hset', 'hgetall', 'hdel', 'publish'] as const;
 export type CacheOperation = (typeof CACHE_OPERATIONS)[number];
@@ -24,9 +25,51 @@ export interface CacheRequest {
 }
 
 const NEEDS_VALUE: ReadonlySet<CacheOperation> = new Set(['set', 'hset', 'publish']);
+const NEEDS_FIELD: ReadonlySet<string> = new Set(['hget', 'hset', 'hdel']);
+const OPERATIONS: ReadonlySet<string> = new Set(CACHE_OPERATIONS);
+/** the bounds of nodes/schemas/redis-cache-input.schema.json */
+const MAX_NAME = 1024;
+const MAX_TTL = 315360000;
 
 export function needsValue(op: CacheOperation): boolean {
   return NEEDS_VALUE.has(op);
+}
+
+function isName(v: unknown): v is string {
+  // String length counts UTF-16 units, JSON Schema's minLength/maxLength count code points (never more): a
+  // string of 1–1024 units is always within bounds; one outside them goes to ajv, which decides.
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME;
+}
+
+/**
+ * The usual request, checked by hand: the same rules as the redis-cache-input schema, without building a
+ * candidate object and running ajv per message (bench/). Returns undefined for anything it is not sure of,
+ * and cacheRequest() then lets ajv decide and name the wrong field. Never accepts what the schema refuses
+ * (test/unit/redis-cache-input.test.js checks this against ajv).
+ */
+export function quickCacheRequest(operation: unknown, key: unknown, field: unknown, ttl: unknown): CacheRequest | undefined {
+  if (typeof operation !== 'string' || !OPERATIONS.has(operation) || !isName(key)) return undefined;
+  if (field === undefined) {
+    if (NEEDS_FIELD.has(operation)) return undefined;
+  } else if (!isName(field)) return undefined;
+  if (ttl === undefined) {
+    if (operation === 'expire') return undefined;
+  } else if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL) return undefined;
+  // always the same shape (one hidden class for every request)
+  return { operation: operation as CacheOperation, key, field, ttl, value: undefined };
+}
+
+/**
+ * A request from the node's settings and the message (undefined = not given). Throws a SchemaError naming
+ * every wrong field (msg.key, msg.ttl, …).
+ */
+export function cacheRequest(operation: unknown, key: unknown, field: unknown, ttl: unknown): CacheRequest {
+  const quick = quickCacheRequest(operation, key, field, ttl);
+  if (quick) return quick;
+  const candidate: Record<string, unknown> = { operation, key };
+  if (field !== undefined) candidate.field = field;
+  if (ttl !== undefined) candidate.ttl = ttl;
+  return assertValid<CacheRequest>('redis-cache-input', candidate);
 }
 
 export function encodeValue(value: unknown, format: ValueFormat): string {
@@ -45,12 +88,7 @@ export function decodeValue(raw: string, format: ValueFormat, where: string | ((
   try {
     return JSON.parse(raw) as unknown;
   } catch (jsonErr) {
-    if (format === 'json') {
-      throw new SpotFusionError(
-        'DECODE',
-        `${describeWhere(where)} does not hold JSON (${describeError(jsonErr)}); if the legacy Python services wrote it, set the Redis config's values to "legacy-read"`,
-      );
-    }
+    if (format === 'json') throw notJson(describeWhere(where), jsonErr);
   }
   try {
     return parsePythonLiteral(raw);
@@ -59,62 +97,124 @@ export function decodeValue(raw: string, format: ValueFormat, where: string | ((
   }
 }
 
+function notJson(where: string, err: unknown): SpotFusionError {
+  return new SpotFusionError(
+    'DECODE',
+    `${where} does not hold JSON (${describeError(err)}); if the legacy Python services wrote it, set the Redis config's values to "legacy-read"`,
+  );
+}
+
+function describeKey(key: string, field: string | undefined): string {
+  return field !== undefined ? `field ${JSON.stringify(field)} of ${JSON.stringify(key)}` : JSON.stringify(key);
+}
+
+/** A GET/HGET reply: null stays null; the text naming the key is only built for an error (it shows in bench/). */
+function decodeReply(raw: string | null, format: ValueFormat, key: string, field: string | undefined): unknown {
+  if (raw === null) return null;
+  if (format === 'json') {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch (err) {
+      throw notJson(describeKey(key, field), err);
+    }
+  }
+  return decodeValue(raw, format, () => describeKey(key, field));
+}
+
 function describeWhere(where: string | (() => string)): string {
   return typeof where === 'function' ? where() : where;
 }
 
+export type OnResult = (result: unknown) => void;
+export type OnError = (err: unknown) => void;
+
 /**
- * Run one operation; keys get the config node's prefix. Written with plain promise chains rather than async/await:
- * each await is a microtask hop per message, which shows at tens of thousands of messages per second (bench/).
- * A bad value throws synchronously.
+ * Run one operation; keys get the config node's prefix. Exactly one of onResult / onError is called, later,
+ * from the reply's promise reaction: one microtask hop per message, as with a callback of ioredis, instead of
+ * one per promise chain link (each shows at tens of thousands of messages per second, bench/). A bad value
+ * throws synchronously. onResult must not throw (it runs inside a promise reaction): catch in it.
  */
-export function runCacheOp(client: Redis, req: CacheRequest, prefix: string, format: ValueFormat): Promise<unknown> {
+export function runCacheOp(client: Redis, req: CacheRequest, prefix: string, format: ValueFormat, onResult: OnResult, onError: OnError): void {
   batchWrites(client);
   const key = prefix + req.key;
-  // built only for an error message: JSON.stringify of the key on every message is measurable (bench/)
-  const where = (): string => (req.field !== undefined ? `field ${JSON.stringify(req.field)} of ${JSON.stringify(key)}` : JSON.stringify(key));
-  const decode = (raw: string | null): unknown => (raw === null ? null : decodeValue(raw, format, where));
-  const field = req.field ?? '';
+  const field = req.field;
   switch (req.operation) {
     case 'get':
-      return client.get(key).then(decode);
+      client.get(key).then((raw) => {
+        let value: unknown;
+        try {
+          value = decodeReply(raw, format, key, undefined);
+        } catch (err) {
+          onError(err);
+          return;
+        }
+        onResult(value);
+      }, onError);
+      return;
     case 'set': {
       const v = encodeValue(req.value, format);
-      return req.ttl ? client.set(key, v, 'EX', req.ttl) : client.set(key, v);
+      (req.ttl ? client.set(key, v, 'EX', req.ttl) : client.set(key, v)).then(onResult, onError);
+      return;
     }
     case 'del':
-      return client.del(key);
+      client.del(key).then(onResult, onError);
+      return;
     case 'exists':
-      return client.exists(key).then((n) => n === 1);
+      client.exists(key).then((n) => onResult(n === 1), onError);
+      return;
     case 'expire':
-      return client.expire(key, req.ttl ?? 0).then((n) => n === 1);
+      client.expire(key, req.ttl ?? 0).then((n) => onResult(n === 1), onError);
+      return;
     case 'incr':
-      return client.incr(key);
+      client.incr(key).then(onResult, onError);
+      return;
     case 'hget':
-      return client.hget(key, field).then(decode);
+      client.hget(key, field ?? '').then((raw) => {
+        let value: unknown;
+        try {
+          value = decodeReply(raw, format, key, field);
+        } catch (err) {
+          onError(err);
+          return;
+        }
+        onResult(value);
+      }, onError);
+      return;
     case 'hset': {
       const v = encodeValue(req.value, format);
-      if (!req.ttl) return client.hset(key, field, v);
-      return client
+      if (!req.ttl) {
+        client.hset(key, field ?? '', v).then(onResult, onError);
+        return;
+      }
+      client
         .multi()
-        .hset(key, field, v)
+        .hset(key, field ?? '', v)
         .expire(key, req.ttl)
         .exec()
         .then((res) => {
           const failed = res?.find(([err]) => err);
-          if (failed?.[0]) throw failed[0];
-          return res?.[0]?.[1];
-        });
+          if (failed?.[0]) onError(failed[0]);
+          else onResult(res?.[0]?.[1]);
+        }, onError);
+      return;
     }
     case 'hgetall':
-      return client.hgetall(key).then((all) => {
+      client.hgetall(key).then((all) => {
         const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-        for (const [f, raw] of Object.entries(all)) out[f] = decodeValue(raw, format, `field ${JSON.stringify(f)} of ${JSON.stringify(key)}`);
-        return { ...out };
-      });
+        try {
+          for (const [f, raw] of Object.entries(all)) out[f] = decodeValue(raw, format, () => describeKey(key, f));
+        } catch (err) {
+          onError(err);
+          return;
+        }
+        onResult({ ...out });
+      }, onError);
+      return;
     case 'hdel':
-      return client.hdel(key, field);
+      client.hdel(key, field ?? '').then(onResult, onError);
+      return;
     case 'publish':
-      return client.publish(key, encodeValue(req.value, format));
+      client.publish(key, encodeValue(req.value, format)).then(onResult, onError);
+      return;
   }
 }

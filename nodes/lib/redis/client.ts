@@ -124,11 +124,15 @@ export function redisDriver(s: RedisSettings): ConnectionDriver<Redis> {
       // leave commands pending for ever. One PING at a time; when one is older than the command timeout, the
       // connection is dropped, every pending command fails with that reason and SharedConnection reconnects.
       let pingSentAt = 0;
+      let dropped = false;
       const watchdog = setInterval(() => {
+        // dropped once is enough: each disconnect() adds a listener to a socket that may take a while to close
+        if (dropped) return;
         const now = Date.now();
         if (pingSentAt !== 0) {
           if (now - pingSentAt > s.commandTimeoutMs) {
             lastError = new SpotFusionError('TIMEOUT', `${label}: no answer to PING within ${s.commandTimeoutMs} ms`);
+            dropped = true;
             client.disconnect();
           }
           return;
@@ -159,22 +163,28 @@ export function redisDriver(s: RedisSettings): ConnectionDriver<Redis> {
   };
 }
 
-const corked = new WeakSet<object>();
+type CorkableStream = NodeJS.WritableStream & { cork?: () => void; uncork?: () => void; writableCorked?: number };
 
 /**
- * Gather the commands issued in this turn of the event loop into one socket write: the socket is corked now
- * and uncorked on the next tick. A lone command waits one process.nextTick (microseconds, unlike ioredis'
- * auto-pipelining, which waits for setImmediate); many commands in flight go out in one writev instead of one
- * write system call each, which was a quarter of the CPU per message in bench/redis-cache.bench.cjs.
+ * Gather the commands of several messages into one socket write (one writev instead of one write system call
+ * per command, which is most of the CPU a command costs: bench/redis-cache.bench.cjs). Called before each
+ * command:
+ * - when no reply is outstanding, nothing is done: the command is written at once, so a lone command waits
+ *   for nothing (what follows it in this turn of the event loop, Node-RED's own work included, overlaps with
+ *   the round trip). ioredis' auto-pipelining always waits for setImmediate and costs lone commands ~20 µs.
+ * - when replies are outstanding, the socket is corked until the next setImmediate. Node-RED delivers each
+ *   message in its own setImmediate callback, so this gathers the commands of all the messages delivered in
+ *   this turn of the event loop; they queue behind the ones in flight on the server anyway.
  */
 export function batchWrites(client: Redis): void {
-  const stream = client.stream as (NodeJS.WritableStream & { cork?: () => void; uncork?: () => void; writable?: boolean }) | undefined;
-  if (!stream || typeof stream.cork !== 'function' || corked.has(stream)) return;
-  corked.add(stream);
+  if (client.commandQueue.length === 0) return;
+  const stream = client.stream as CorkableStream | undefined;
+  // writableCorked: already corked (by us in this turn, or by ioredis itself)
+  if (!stream || typeof stream.cork !== 'function' || stream.writableCorked !== 0) return;
   stream.cork();
-  process.nextTick(() => {
-    corked.delete(stream);
-    stream.uncork?.();
-  });
+  setImmediate(uncork, stream);
 }
 
+function uncork(stream: CorkableStream): void {
+  stream.uncork?.();
+}
