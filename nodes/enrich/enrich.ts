@@ -16,6 +16,10 @@ interface EnrichDef extends NodeDef {
 
 type Msg = NodeMessageInFlow & EnrichInput & Record<string, unknown>;
 
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
 
@@ -38,14 +42,36 @@ export = function register(RED: NodeAPI): void {
     if (rules) node.status({});
     let count = 0;
     let nok = 0;
+    let stageFaults = 0;
 
-    const ok = (): { fill: 'green' | 'yellow'; shape: 'dot'; text: string } => ({ fill: nok ? 'yellow' : 'green', shape: 'dot', text: `${count} parts, ${nok} NOK` });
+    const ok = (): { fill: 'green' | 'yellow'; shape: 'dot'; text: string } => ({
+      fill: nok ? 'yellow' : 'green',
+      shape: 'dot',
+      text: `${count} parts, ${nok} NOK${stageFaults ? ` (${stageFaults} not inspected)` : ''}`,
+    });
 
     handleInput(
       node,
       (m, send) => {
         const msg = m as Msg;
         if (!rules) throw new SpotFusionError('CONFIG', `enrich: the verdict rules are invalid: ${rulesError ?? 'unknown'}`);
+        const caught = msg.error;
+        if (caught !== undefined && caught !== null) {
+          // a Catch node handed us a part whose grab/crop/infer failed: it gets a fault result below, unless
+          const src = isObj(caught) && isObj(caught.source) ? caught.source : {};
+          if (src.type === 'enrich') {
+            // …it is the fault report of an enrich node, whose result went on already: never a second result, and
+            // never an error that a Catch could bring back here (warn does not reach Catch nodes)
+            const who = typeof src.name === 'string' && src.name !== '' ? src.name : typeof src.id === 'string' ? src.id : '';
+            node.warn(`ignored a caught error of enrich "${who}": its result was sent already; scope the Catch node that feeds enrich to grab, crop and infer`);
+            return;
+          }
+          if (!isObj(msg.part)) {
+            // …or the message was never a part (e.g. a dropped frame of a self-triggered camera): no ghost result
+            node.warn(`ignored a caught error without msg.part (not a part, no result): ${describeError(isObj(caught) ? caught.message : caught)}`);
+            return;
+          }
+        }
         const result = enrich(
           {
             part: msg.part,
@@ -56,13 +82,17 @@ export = function register(RED: NodeAPI): void {
             frame: msg.frame,
             timings: msg.timings,
             recipeVersion: msg.recipeVersion,
+            error: caught,
           },
           rules,
           identity,
         );
+        // the error is now a fault of the result; what goes on is a result like any other
+        delete msg.error;
         msg.payload = result;
         count += 1;
         if (result.verdict === 'NOK') nok += 1;
+        if (caught !== undefined && caught !== null) stageFaults += 1;
         send(msg);
         if (result.faults.length) {
           // the result went on; the faults also reach Catch (one error per message, naming each fault)

@@ -11,7 +11,7 @@ const YAML = require('yaml');
 const Database = require('better-sqlite3');
 const { helper, until } = require('../support/red');
 const { prepareUserDir } = require('../../scripts/userdir.cjs');
-const { modulesFor, withEnv } = require('../flows/support');
+const { loadFlow, withEnv } = require('../flows/support');
 const { parsePlant, validateLoaded } = require('../../dist/nodes/lib/plant/validate');
 const { generatePlant } = require('../../dist/nodes/lib/plant/generate');
 const { packageTypes } = require('../../dist/nodes/lib/deploy/flow-check');
@@ -62,7 +62,7 @@ describe('plant round trip: generated station flow in Node-RED with the simulato
     // the simulator's only setting that is not a plant value: its part period
     const restore = withEnv({ PLC_SIM_PERIOD_MS: '800' });
     try {
-      await helper.load(modulesFor(flow), flow);
+      await loadFlow(helper, flow);
       const file = path.join(userDir, 'spotfusion', 'results.db');
       const rows = await until(
         () => {

@@ -146,8 +146,10 @@ function peerPattern(width, height, n) {
  * peerPattern(). Its trigger sources are `triggerSources` (default Line1, Software). pulse() is a rising edge on
  * the first line: with TriggerMode On and that line as TriggerSource while acquiring, the camera sends a frame on
  * its own, as a hardware-triggered camera does (`lose`: packet ids that never arrive, not even when resent).
+ * `image(blockId, width, height)`: the Mono8 pixels of each frame (default peerPattern). dieMidFrame() and powerOn():
+ * a camera that loses power in the middle of sending a frame and, later, boots again.
  */
-async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line1', 'Software'] } = {}) {
+async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line1', 'Software'], image } = {}) {
   const gvcp = await bindUdp();
   const stream = await bindUdp();
   const xml = Buffer.from(peerXml(triggerSources));
@@ -167,7 +169,8 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
   ]);
   const blocks = new Map();
   const lost = new Map();
-  const state = { acquiring: false, blockId: 0, sent: 0, answering: true };
+  const state = { acquiring: false, blockId: 0, sent: 0, answering: true, dead: false, dying: undefined };
+  const boot = new Map(regs);
   const writes = [];
 
   function readMem(address, count) {
@@ -188,10 +191,20 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
     const id = state.blockId;
     const w = regs.get(R.Width);
     const h = regs.get(R.Height);
-    const pk = blockPackets(id, w, h, peerPattern(w, h, id), regs.get(P.Reg.SCPS0) & 0xffff);
+    const pk = blockPackets(id, w, h, image ? image(id, w, h) : peerPattern(w, h, id), regs.get(P.Reg.SCPS0) & 0xffff);
     blocks.set(id, pk);
     lost.set(id, new Set(lose));
     for (const [i, packet] of pk.entries()) {
+      if (state.dead) return undefined;
+      if (state.dying && i === state.dying.afterPackets) {
+        // power gone in the middle of the block: no more packets, no more answers
+        const d = state.dying;
+        state.dying = undefined;
+        state.dead = true;
+        state.answering = false;
+        d.resolve({ blockId: id, sent: i, total: pk.length });
+        return undefined;
+      }
       if (lose.includes(i)) continue;
       await new Promise((r) => stream.send(packet, port, P.ipToString(regs.get(P.Reg.SCDA0) ?? 0x7f000001), r));
     }
@@ -283,6 +296,30 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
     /** stop answering GVCP (a camera that was unplugged) or start again */
     set answering(v) {
       state.answering = v;
+    },
+    /**
+     * The camera dies in the middle of the next frame it sends: after `afterPackets` packets of that block it sends
+     * nothing more and answers no GVCP command (not even PACKETRESEND). Resolves with { blockId, sent, total } then.
+     */
+    dieMidFrame({ afterPackets = 10 } = {}) {
+      return new Promise((resolve) => {
+        state.dying = { afterPackets, resolve };
+      });
+    },
+    get dead() {
+      return state.dead;
+    },
+    /** Power comes back: the camera boots with its registers as at the start (no controller, no stream, not acquiring). */
+    powerOn() {
+      regs.clear();
+      for (const [a, v] of boot) regs.set(a, v);
+      blocks.clear();
+      lost.clear();
+      state.acquiring = false;
+      state.blockId = 0;
+      state.dead = false;
+      state.dying = undefined;
+      state.answering = true;
     },
     /** the first line goes high: a frame when armed for it; resolves with the block id, or undefined when not armed */
     pulse(opts = {}) {

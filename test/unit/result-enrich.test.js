@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const fc = require('fast-check');
 const { parseRules, judgeSpot, judgePart, minDiameter, DEFAULT_CODES } = require('../../dist/nodes/lib/result/verdict.js');
-const { enrich, checkIdentity } = require('../../dist/nodes/lib/result/enrich.js');
+const { enrich, checkIdentity, stageFault } = require('../../dist/nodes/lib/result/enrich.js');
 const { assertValid } = require('../../dist/nodes/lib/schemas.js');
 
 const ID = checkIdentity({ line: 'L1', area: 'body', station: 'ST10', camera: '' });
@@ -155,6 +155,58 @@ describe('enrich (pure)', function () {
     assert.deepEqual(r2.spots.map((s) => s.spotId), ['s2']);
     const r3 = enrich(input({ crops: undefined }), parseRules(), ID, { now: NOW });
     assert.deepEqual(r3.spots.map((s) => s.spotId), ['s1', 's2']);
+  });
+
+  it('turns a failed stage (msg.error of a Catch node) into one fault naming it and the fault outcome', function () {
+    const caught = (type, name, message, code) => ({ message, ...(code ? { code } : {}), source: { id: 'n1', type, name, count: 1 }, stack: 'x' });
+    // grab failed: no frame, crops, predictions or model; only the part and its PLC cycle came through
+    const grab = enrich(
+      input({ frame: undefined, crops: undefined, predictions: undefined, model: undefined, timings: undefined, error: caught('camera-grab', 'grab', 'SpotFusionError: camera 127.0.0.1:3956 stopped answering: READREG 0xa00: no answer', 'CAMERA_LOST') }),
+      parseRules(),
+      ID,
+      { now: NOW, newId: () => UUID },
+    );
+    assertValid('inspection-result', grab, 'result');
+    assert.deepEqual(grab.faults, [{ code: 'CAMERA', message: 'camera-grab "grab" failed: camera 127.0.0.1:3956 stopped answering: READREG 0xa00: no answer [CAMERA_LOST]' }]);
+    assert.deepEqual([grab.verdict, grab.resultCode, grab.classId], ['NOK', 4, 3]);
+    assert.equal(grab.part.serial, 'WB-1');
+    assert.equal(grab.timestamps.trigger, '2026-01-02T03:04:05.000Z');
+    assert.deepEqual(grab.spots, []);
+    // infer failed after crop: the recipe's spots are there, unjudged (MISSING), and still the fault outcome, not "missing"
+    const infer = enrich(input({ predictions: undefined, model: undefined, error: caught('infer', 'judge the spots', 'Error: session failed') }), parseRules(), ID, { now: NOW });
+    assertValid('inspection-result', infer, 'result');
+    assert.deepEqual(infer.faults, [{ code: 'MODEL', message: 'infer "judge the spots" failed: session failed' }]);
+    assert.deepEqual(infer.spots.map((s) => s.verdict), ['MISSING', 'MISSING']);
+    assert.deepEqual([infer.verdict, infer.resultCode, infer.classId], ['NOK', 4, 3]);
+    // whatever nokOnFault says, and with the rules' own fault codes; predictions that all say OK change nothing
+    const rules = parseRules({ part: { nokOnFault: false }, codes: { fault: { resultCode: 9, classId: 7 } } });
+    const crop = enrich(input({ error: caught('crop', '', 'no recipe for program 7') }), rules, ID, { now: NOW });
+    assert.deepEqual([crop.verdict, crop.resultCode, crop.classId], ['NOK', 9, 7]);
+    assert.deepEqual(crop.faults, [{ code: 'CROP', message: 'crop failed: no recipe for program 7' }]);
+    // other faults of the part stay; another node is a STAGE fault
+    const other = enrich(input({ part: { program: 1 }, error: caught('function', 'my step', 'boom') }), parseRules(), ID, { now: NOW });
+    assert.deepEqual(other.faults.map((f) => f.code), ['STAGE', 'NO_SERIAL']);
+    assert.equal(other.faults[0].message, 'function "my step" failed: boom');
+    // without an error nothing changes
+    assert.deepEqual(enrich(input({ error: null }), parseRules(), ID, { now: NOW }).faults, []);
+  });
+
+  it('stageFault: any shape of msg.error gives a bounded fault, never a throw', function () {
+    assert.equal(stageFault(undefined), undefined);
+    assert.deepEqual(stageFault('disk on fire'), { code: 'STAGE', message: 'a stage failed: msg.error is disk on fire' });
+    assert.deepEqual(stageFault([1]), { code: 'STAGE', message: 'a stage failed: msg.error is an array' });
+    assert.deepEqual(stageFault({}), { code: 'STAGE', message: 'a stage failed: no message' });
+    assert.deepEqual(stageFault({ message: 'TIMEOUT: x', code: 'TIMEOUT', source: { type: 'camera-grab' } }), { code: 'CAMERA', message: 'camera-grab failed: TIMEOUT: x' });
+    assert.ok(stageFault({ message: 'y'.repeat(5000), source: { type: 'infer', name: 'z'.repeat(500) } }).message.length <= 2000);
+    for (const type of ['__proto__', 'constructor', 'toString']) assert.equal(stageFault({ message: 'm', source: { type } }).code, 'STAGE', type);
+    fc.assert(
+      fc.property(fc.anything(), fc.anything(), (message, source) => {
+        const r = enrich(input({ error: { message, source } }), parseRules(), ID, { now: NOW });
+        assertValid('inspection-result', r, 'result');
+        assert.equal(r.resultCode, 4);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('always gives a schema-valid result, whatever the message holds (fuzzed)', function () {

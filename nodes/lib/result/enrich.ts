@@ -3,6 +3,12 @@
  * identity into one InspectionResult v1 (nodes/schemas/inspection-result.schema.json) and judges it with the
  * verdict rules. Pure: no I/O, the clock and the id source are injectable. Missing or wrong inputs never stop
  * the result: each becomes a fault in result.faults (the node then also reports them to Catch).
+ *
+ * A part whose grab, crop or infer failed still gets its result: a Catch node hands enrich the part's message
+ * with `msg.error` ({ message, code?, source: { id, type, name } }, as Node-RED's Catch writes it); that becomes
+ * a stage fault (code CAMERA, CROP, MODEL or STAGE, naming the failing node and its error) and the part is
+ * judged with the rules' `fault` outcome (verdict NOK, resultCode 4 and classId 3 by default) whatever
+ * `part.nokOnFault` says: a part that was not inspected is never OK.
  */
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../errors';
@@ -49,6 +55,8 @@ export interface EnrichInput {
   frame?: unknown;
   timings?: unknown;
   recipeVersion?: unknown;
+  /** msg.error of a Catch node: the stage that failed for this part (see stageFault) */
+  error?: unknown;
 }
 
 export interface EnrichOptions {
@@ -118,6 +126,38 @@ function predictions(raw: unknown, faults: Fault[]): Prediction[] {
   }
 }
 
+/** Fault code of a failed stage, by the failing node's type. */
+export const STAGE_FAULT_CODES: Readonly<Record<string, string>> = {
+  'camera-grab': 'CAMERA',
+  crop: 'CROP',
+  infer: 'MODEL',
+};
+
+/** Faults that only say what a failed stage did not deliver: left out when the stage fault explains them. */
+const CONSEQUENCES = new Set(['NO_PREDICTIONS', 'NO_MODEL']);
+
+const MAX_FAULT_MESSAGE = 2000;
+
+/**
+ * msg.error of a Catch node → one fault naming the stage (node type and name) and its error:
+ * { code: 'CAMERA', message: 'camera-grab "grab" failed: camera 127.0.0.1:3956 stopped answering … [CAMERA_LOST]' }.
+ * Undefined when there is no error (undefined or null); any other value is a failure of an unknown stage.
+ */
+export function stageFault(raw: unknown): Fault | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isObj(raw)) return { code: 'STAGE', message: `a stage failed: msg.error is ${text(raw, 500) ?? (Array.isArray(raw) ? 'an array' : `a ${typeof raw}`)}` };
+  const src = isObj(raw.source) ? raw.source : {};
+  const type = text(src.type, 64);
+  const name = text(src.name, 128);
+  const code = type !== undefined && Object.prototype.hasOwnProperty.call(STAGE_FAULT_CODES, type) ? STAGE_FAULT_CODES[type] : 'STAGE';
+  const node = type !== undefined ? `${type}${name ? ` "${name}"` : ''}` : name !== undefined && name !== '' ? `"${name}"` : 'a stage';
+  // Catch writes err.toString(): "SpotFusionError: …"; the class name says nothing to the reader
+  const message = (text(raw.message, MAX_FAULT_MESSAGE) ?? 'no message').replace(/^[A-Za-z]*Error: /, '');
+  const errCode = text(raw.code, 64);
+  const suffix = errCode !== undefined && errCode !== '' && !message.includes(errCode) ? ` [${errCode}]` : '';
+  return { code, message: `${node} failed: ${message}${suffix}`.slice(0, MAX_FAULT_MESSAGE) };
+}
+
 /** The identity fields must name a station; the rest may be empty. */
 export function checkIdentity(id: Partial<StationIdentity>): StationIdentity {
   return {
@@ -131,6 +171,8 @@ export function checkIdentity(id: Partial<StationIdentity>): StationIdentity {
 export function enrich(input: EnrichInput, rules: VerdictRules, identity: StationIdentity, opts: EnrichOptions = {}): InspectionResult {
   const now = (opts.now ?? (() => new Date()))();
   const faults: Fault[] = [];
+  const stage = stageFault(input.error);
+  if (stage) faults.push(stage);
 
   // part (PLC data)
   const part: InspectionResult['part'] = { serial: null, program: null };
@@ -223,7 +265,17 @@ export function enrich(input: EnrichInput, rules: VerdictRules, identity: Statio
     faults.push(...j.faults);
     lowConfidence ||= j.lowConfidence;
   }
+  if (stage) {
+    // what the failed stage never delivered is not a fault of its own
+    for (let i = faults.length - 1; i >= 0; i--) if (CONSEQUENCES.has(faults[i].code)) faults.splice(i, 1);
+  }
   const part0 = judgePart(rules, spots, faults);
+  if (stage) {
+    // not inspected: the fault outcome, whatever the spots that did get judged say and whatever nokOnFault says
+    part0.verdict = 'NOK';
+    part0.resultCode = rules.codes.fault.resultCode;
+    part0.classId = rules.codes.fault.classId;
+  }
 
   // times
   const result = now.toISOString();
