@@ -1,0 +1,174 @@
+'use strict';
+// The plant targets of the station flow under faults: flows/station.json in a real Node-RED process
+// (test/hardening/rig.js) with its PostgreSQL, RabbitMQ and MQTT tabs enabled, each reaching its server on
+// loopback through a proxy the test cuts (test/hardening/targets-support.js). About 1.4 parts/s.
+// - each target away for 3 s and back, in turn, while parts flow: every part triggered has its result once in
+//   SQLite and PostgreSQL and in every AMQP and MQTT stream (message id = resultId), repeats counted;
+// - Node-RED SIGKILLed mid-run (a part in flight, results waiting in the targets' outboxes) and started again
+//   on the same user dir: every result stored before the kill reaches every target, PostgreSQL and SQLite hold
+//   each once, only the part in flight at the kill may be missing.
+// The station flow has no Redis target (it has none of its own tab), so Redis is not part of these tests.
+const assert = require('node:assert/strict');
+const { StationRig, sleep } = require('./rig');
+const { PlantTargets, waitFor, repeats } = require('./targets-support');
+const { requireService } = require('../support/services');
+
+const PERIOD_MS = 700;
+const OUTAGE_MS = 3000;
+
+/** the resultIds of `rows` */
+const idsOf = (rows) => rows.map((r) => r.result_id);
+
+describe('hardening: plant targets of flows/station.json (PostgreSQL, RabbitMQ, MQTT through cut-able proxies)', function () {
+  this.timeout(80000);
+  let rig;
+  let targets;
+
+  before(async function () {
+    for (const s of ['postgres', 'rabbitmq', 'mosquitto']) await requireService(this, s);
+  });
+
+  beforeEach(async function () {
+    targets = await PlantTargets.start();
+  });
+
+  afterEach(async function () {
+    if (rig) await rig.stop();
+    rig = undefined;
+    if (targets) await targets.close();
+    targets = undefined;
+  });
+
+  async function startRig() {
+    rig = await StationRig.start({ periodMs: PERIOD_MS, env: targets.env(), patch: (flow) => targets.patch(flow) });
+  }
+
+  /** every result of every part, exactly once where it must be, with its id where it travels as a message */
+  async function checkEveryTarget(rows, { allowMissing = [] } = {}) {
+    const ids = idsOf(rows);
+    const serials = rows.map((r) => r.part_serial);
+    assert.equal(new Set(serials).size, serials.length, `SQLite: a part with two results (${serials.filter((s, k) => serials.indexOf(s) !== k)})`);
+    assert.deepEqual(rows.filter((r) => !rig.fired.has(r.part_serial)).map((r) => r.part_serial), [], 'results of parts never triggered');
+    const stored = new Set(serials);
+    const lost = [...rig.triggers.keys()].filter((s) => !stored.has(s));
+    assert.deepEqual(lost.filter((s) => !allowMissing.includes(s)), [], `parts triggered without a result (PLC gave up waiting ${rig.timeouts} times)`);
+    await targets.waitAll(ids, 30000);
+    const pg = await targets.pgIds();
+    assert.equal(repeats(pg), 0, 'PostgreSQL: a result stored twice');
+    assert.deepEqual(new Set(pg), new Set(ids), 'PostgreSQL holds exactly the results of SQLite');
+    assert.deepEqual(new Set(targets.amqpIds()), new Set(ids), 'AMQP: the results of SQLite, no other');
+    assert.deepEqual(new Set(targets.mqttIds()), new Set(ids), 'MQTT: the results of SQLite, no other');
+    assert.deepEqual(targets.checkIds(), [], 'a message whose id is not its resultId');
+    return { lost, amqpRepeats: repeats(targets.amqpIds()), mqttRepeats: repeats(targets.mqttIds()) };
+  }
+
+  it('RabbitMQ, PostgreSQL and MQTT each away for 3 s in turn while parts flow: every part in SQLite and PostgreSQL once, in AMQP and MQTT by its resultId', async function () {
+    await startRig();
+    rig.run();
+    const first = await waitFor(() => {
+      const rows = rig.results();
+      return rows.length >= 2 && rows;
+    }, 30000, 'two results in SQLite');
+    await targets.waitAll(idsOf(first), 20000);
+    const figures = [];
+    const recoveries = [];
+    for (const [key, name] of [['amqp', 'RabbitMQ'], ['pg', 'PostgreSQL'], ['mqtt', 'MQTT']]) {
+      const target = key === 'pg' ? 'postgres' : key;
+      const cutAt = Date.now();
+      targets.proxies[key].cut();
+      await sleep(500);
+      const before = new Set(idsOf(rig.results()));
+      // away for OUTAGE_MS, longer on a slow machine: until two results were stored meanwhile
+      const during = await waitFor(() => {
+        const ids = idsOf(rig.results()).filter((id) => !before.has(id));
+        return Date.now() - cutAt >= OUTAGE_MS && ids.length >= 2 && ids;
+      }, 20000, `two results stored while ${name} is away`);
+      // the results stored while the target was away, and not in it: the cut really held them back
+      const heldBack = (await targets.missing(during))[target];
+      targets.proxies[key].restore();
+      const restoredAt = Date.now();
+      assert.ok(heldBack.length >= 1, `${name} away for ${restoredAt - cutAt} ms held back no result (${during.length} stored meanwhile)`);
+      figures.push(`${name} away ${((restoredAt - cutAt) / 1000).toFixed(1)} s, ${heldBack.length} held back`);
+      // in the background (never rejected, checked below): how long after the restore the target had every
+      // result it missed
+      recoveries.push(
+        waitFor(async () => (await targets.missing(heldBack))[target].length === 0, 30000, `${name}: the ${heldBack.length} results held back by the outage`).then(
+          () => ({ text: `${name} ${((Date.now() - restoredAt) / 1000).toFixed(1)} s` }),
+          (err) => ({ err }),
+        ),
+      );
+    }
+    const outcomes = await Promise.all(recoveries);
+    for (const o of outcomes) if (o.err) throw o.err;
+    const recovered = outcomes.map((o) => o.text);
+    await sleep(2 * PERIOD_MS);
+    rig.halt();
+    const rows = await rig.drain(20000);
+    const { amqpRepeats, mqttRepeats } = await checkEveryTarget(rows);
+    assert.doesNotMatch(rig.log, /close timed out|uncaught|unhandled/i);
+    this.test.title += ` [${rows.length} parts; ${figures.join(', ')}; caught up after the restore: ${recovered.join(', ')}; repeats AMQP ${amqpRepeats}, MQTT ${mqttRepeats}]`;
+  });
+
+  it('Node-RED SIGKILLed mid-run with results waiting for every target: after the restart every stored result reaches PostgreSQL, AMQP and MQTT; PostgreSQL and SQLite hold each once; only the part in flight is missing', async function () {
+    await startRig();
+    rig.run();
+    const first = await waitFor(() => {
+      const rows = rig.results();
+      return rows.length >= 2 && rows;
+    }, 30000, 'two results in SQLite');
+    await targets.waitAll(idsOf(first), 20000);
+    // every target away: the next results wait in the targets' outboxes
+    for (const p of Object.values(targets.proxies)) p.cut();
+    const cutRows = rig.results().length;
+    await waitFor(() => rig.results().length >= cutRows + 2, 15000, 'two results stored while the targets are away');
+    // the kill: as the station answers Busy for the next part (the PLC write arrives, its reply is not yet
+    // sent), so that part is in flight: triggered, seen, no result
+    const db = rig.sim.db;
+    const writeBytes = db.writeBytes;
+    const busyBefore = new Set(rig.busy);
+    let killedAt;
+    db.writeBytes = (...args) => {
+      const r = writeBytes(...args);
+      const cur = rig.current;
+      if (killedAt === undefined && cur && cur.busy && !busyBefore.has(cur.serial)) {
+        killedAt = cur.serial;
+        rig.script.stop(); // a dead station sees no parts: the PLC waits while it is down
+        rig.rt.proc.kill('SIGKILL');
+      }
+      return r;
+    };
+    await waitFor(() => killedAt !== undefined, 10000, 'the Busy of a new part to kill at');
+    const { signal } = await rig.rt.exited;
+    assert.equal(signal, 'SIGKILL');
+    db.writeBytes = writeBytes;
+    const acked = rig.results(); // stored (acknowledged) before the kill
+    const ackedSerials = new Set(acked.map((r) => r.part_serial));
+    const inFlight = [...rig.triggers.keys()].filter((s) => !ackedSerials.has(s));
+    assert.ok(inFlight.includes(killedAt), `the part ${killedAt} was in flight at the kill`);
+    const waiting = await targets.missing(idsOf(acked));
+    for (const [t, l] of Object.entries(waiting)) assert.ok(l.length >= 1, `no result waited for ${t} at the kill`);
+    // the same user dir again, the targets back, more parts
+    for (const p of Object.values(targets.proxies)) p.restore();
+    const starts = () => (rig.rt.stdout.match(/\[info\] Started flows/g) || []).length;
+    await rig.rt.start();
+    await waitFor(() => starts() >= 2, 20000, 'the flows started again after the kill');
+    // the line sends parts once the station is back online: reading the PLC again (a trigger already high when
+    // the station connects is no edge for plc-read)
+    const readsAtStart = rig.sim.stats.tagReads;
+    await waitFor(() => rig.sim.stats.tagReads >= readsAtStart + 2, 20000, 'the restarted flow reading the PLC');
+    const restartedAt = Date.now();
+    rig.run();
+    await waitFor(() => rig.results().filter((r) => rig.triggers.get(r.part_serial) > restartedAt).length >= 3, 20000, 'three results of parts after the restart');
+    rig.halt();
+    await waitFor(() => {
+      const have = new Set(rig.results().map((r) => r.part_serial));
+      return [...rig.triggers.keys()].every((s) => have.has(s) || inFlight.includes(s));
+    }, 20000, 'a result for every part but those in flight at the kill');
+    const rows = rig.results();
+    const { lost, amqpRepeats, mqttRepeats } = await checkEveryTarget(rows, { allowMissing: inFlight });
+    const final = new Set(idsOf(rows));
+    assert.deepEqual(idsOf(acked).filter((id) => !final.has(id)), [], 'SQLite lost results stored before the kill');
+    const w = Object.entries(waiting).map(([t, l]) => `${t} ${l.length}`).join(', ');
+    this.test.title += ` [${rows.length} parts; stored before the kill ${acked.length}, waiting in the outboxes at the kill: ${w}; in flight ${inFlight.length} (${inFlight.join(', ')}), lost ${lost.length}; repeats AMQP ${amqpRepeats}, MQTT ${mqttRepeats}]`;
+  });
+});
