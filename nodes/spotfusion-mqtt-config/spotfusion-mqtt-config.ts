@@ -5,6 +5,7 @@ import type { ConnectionDriver } from '../lib/connection';
 import { invalidDriver, reconnectMax } from '../lib/result/driver-util';
 import { setupConnectionConfig } from '../shared/connection-config';
 import type { MqttConfigNode } from './types';
+import { hostname } from 'node:os';
 
 interface MqttConfigDef extends NodeDef {
   host?: string;
@@ -25,7 +26,10 @@ export = function register(RED: NodeAPI): void {
     const creds = (this.credentials ?? {}) as { username?: string; password?: string };
     let driver: ConnectionDriver<MqttClient>;
     try {
-      node.settings = parseMqttSettings(def, creds, `spotfusion-${this.id}`);
+      // the default is unique per machine: every station deploys the same flow (same config node id), and two
+      // clients with one id take the broker session from each other
+      const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 48);
+      node.settings = parseMqttSettings(def, creds, `spotfusion-${host}-${this.id}`);
       driver = mqttDriver(node.settings);
     } catch (err) {
       this.error(`spotfusion-mqtt-config "${def.name || this.id}": ${(err as Error).message}`);

@@ -479,6 +479,12 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     await until(() => sqliteCount() === 2, 5000, 'stored');
   });
 
+  it('MQTT: the default client id names the machine and the config node (stations share the flow, not the id)', async function () {
+    await helper.load(NODES, onTab([{ id: 'mqttc', type: 'spotfusion-mqtt-config', host: '127.0.0.1', port: 1883 }]));
+    const host = os.hostname().replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 48);
+    assert.equal(helper.getNode('mqttc').settings.clientId, `spotfusion-${host}-mqttc`);
+  });
+
   it('archive disk full (ENOSPC from the kernel): the result still goes out and is stored; a warning, a counter and the status say which part lost its images', async function () {
     const archiveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-archive-full-'));
     try {
