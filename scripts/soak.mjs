@@ -6,10 +6,11 @@
 // result latency, RSS/heap at start (after warm-up) and end, sockets of the process, and PASS/FAIL against the
 // goals of issue 8: RSS growth < 5 % after warm-up, p99 ≤ 50 ms, zero lost results.
 //
-//   npm run soak -- --minutes 2 [--rate 10] [--warmup 20] [--archive nok]
+//   npm run soak -- --minutes 2 [--rate 10] [--warmup 20] [--archive nok] [--smoke]
 //
 // --rate: parts per second asked of the PLC simulator (default 10, the goal). As on a PLC, the trigger bit stays
-// high until the station answers Busy (at most the period less 10 ms); the flow samples it every 10 ms.
+// high until the station answers Busy and the next part comes only after the station's Done (or after the PLC
+// gave up waiting, 2 s): the rate reached is what the station sustains. The flow samples the trigger every 10 ms.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -27,6 +28,9 @@ function arg(name, def) {
 }
 
 const minutes = arg('minutes', 2);
+// --smoke: fail only on what must never happen (a lost, repeated or ghost result, a leaked socket, an error in
+// the log); the speed and memory goals are printed, not checked (CI runs `npm run soak -- --minutes 2 --smoke`)
+const smoke = process.argv.includes('--smoke');
 const rate = arg('rate', 10);
 const warmupS = arg('warmup', 20);
 const periodMs = Math.round(1000 / rate);
@@ -92,17 +96,25 @@ try {
   console.log(`RSS              start ${mb(start.rss)}, end ${mb(endSnap.rss)} (${(growth * 100).toFixed(1)} %)`);
   console.log(`heap used        start ${mb(start.heap)}, end ${mb(endSnap.heap)} (total ${mb(start.heapTotal)} → ${mb(endSnap.heapTotal)})`);
   console.log(`sockets          start ${start.sockets}, end ${endSnap.sockets}`);
-  const checks = [
+  // correctness: every run must hold these; goals: figures of this machine, checked by a full run only (a smoke
+  // on a shared CI machine checks what must never happen, not how fast it went)
+  const correctness = [
+    [`lost ${lost.length} = 0, not triggered ${ghosts.length} = 0, repeats ${dupes} = 0`, lost.length === 0 && ghosts.length === 0 && dupes === 0],
+    [`sockets ${endSnap.sockets} ≤ start ${start.sockets}`, endSnap.sockets <= start.sockets],
+  ];
+  const goals = [
     [`RSS growth ${(growth * 100).toFixed(1)} % < ${GOAL.rssGrowth * 100} %`, growth < GOAL.rssGrowth],
     [`p99 ${ms(percentile(lat, 99))} ≤ ${GOAL.p99Ms} ms`, percentile(lat, 99) <= GOAL.p99Ms],
-    [`lost ${lost.length} = 0`, lost.length === 0 && ghosts.length === 0],
-    [`sockets ${endSnap.sockets} ≤ start ${start.sockets}`, endSnap.sockets <= start.sockets],
     [`results ${done.toFixed(2)}/s ≥ 95 % of the asked ${rate}/s`, done >= 0.95 * rate],
   ];
   const errors = rig.log.split('\n').filter((l) => /\[(error|warn)\]/.test(l) && !/Projects disabled|Encrypted credentials|^\S* *\S* \S* - \[warn\] *$/.test(l));
   console.log(`log              ${errors.length} error/warning lines${errors.length ? `, the first:\n    ${errors.slice(0, 5).join('\n    ')}` : ''}`);
+  correctness.push([`log error/warning lines ${errors.length} = 0`, errors.length === 0]);
+  const checks = smoke ? correctness : [...correctness, ...goals];
   failed = checks.some(([, ok]) => !ok);
-  console.log(`${failed ? 'FAIL' : 'PASS'}: ${checks.map(([t, ok]) => `${ok ? 'ok' : 'NOT MET'} ${t}`).join('; ')}`);
+  const fmt = (list) => list.map(([t, ok]) => `${ok ? 'ok' : 'NOT MET'} ${t}`).join('; ');
+  console.log(`${failed ? 'FAIL' : 'PASS'}${smoke ? ' (smoke: correctness only)' : ''}: ${fmt(checks)}`);
+  if (smoke) console.log(`goals (not checked by a smoke): ${fmt(goals)}`);
 } finally {
   await rig.stop();
 }

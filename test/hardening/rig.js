@@ -17,13 +17,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class StationRig {
   /**
-   * periodMs: time between two triggers; pulseMs: how long the trigger bit stays high at most (the flow samples
-   * it every PLC_POLL_MS, 10 ms here): it falls earlier, as on a PLC, when the station answers Busy; doneTimeoutMs:
-   * how long the PLC waits for Done before it moves the part on anyway; env: more environment for Node-RED (the
+   * periodMs: shortest time between two triggers; doneTimeoutMs: how long the PLC waits for Done before it moves
+   * the part on anyway; pulseMs: how long the trigger bit stays high at most (default: until the PLC gives up; the
+   * flow samples it every PLC_POLL_MS, 10 ms here): it falls earlier, as on a PLC, when the station answers Busy;
+   * env: more environment for Node-RED (the
    * station tab's variables); patch: a function
    * that may change the station flow's nodes (array) before it is deployed.
    */
-  static async start({ periodMs = 1000, pulseMs = Math.max(5, periodMs - 10), doneTimeoutMs = Math.max(2000, 3 * periodMs), env = {}, patch } = {}) {
+  static async start({ periodMs = 1000, doneTimeoutMs = Math.max(2000, 3 * periodMs), pulseMs = doneTimeoutMs, env = {}, patch } = {}) {
     const rig = new StationRig();
     rig.sim = new LogixSimulator({ tags: STATION_TAGS, udts: STATION_UDTS, udp: false });
     await rig.sim.start();
@@ -91,6 +92,14 @@ class StationRig {
       }
       await rig.rt.start({ flowSource });
       await rig.waitLog(/\[info\] Started flows/, 20000, 'the flows did not start');
+      // the line sends parts once the station is online: connected and reading (a trigger already high when the
+      // station connects is no edge for plc-read)
+      const end = Date.now() + 20000;
+      const reads = () => rig.sim.stats.tagReads;
+      while (rig.sim.openConnections === 0 || reads() < 2) {
+        if (Date.now() > end) throw new Error(`the flow did not connect to the PLC simulator and read (${rig.sim.openConnections} connections, ${reads()} reads):\n${rig.rt.stdout.slice(-3000)}`);
+        await sleep(50);
+      }
     } catch (err) {
       await rig.stop();
       throw err;
