@@ -90,7 +90,7 @@ describe('spotfusion CLI (validate, diff, deploy) against Node-RED with adminAut
 
     const r = await cli(['deploy', flow, '--url', url(a), '--user', 'admin', '--env', 'STATION_ID=st010'], auth);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /deployed .*station\.json \(full; \+3 -\d+ ~\d+; rev [0-9a-f]+\)/);
+    assert.match(r.out, /deployed .*station\.json \(nodes; \+3 -\d+ ~\d+; rev [0-9a-f]+\)/);
     assert.match(r.out, /healthy/);
     const api = new AdminClient(url(a), { user: 'admin', password: PASSWORD });
     await api.login();

@@ -17,7 +17,7 @@ export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, CONFLICT: 3, UNHEALTHY: 4, RE
 const USAGE = `usage:
   spotfusion validate FLOW... [--types TYPE,...]
   spotfusion diff FLOW --url URL [--user USER]
-  spotfusion deploy FLOW --url URL [--user USER] [--type full|nodes|flows] [--env NAME=VALUE]... [--health-timeout S]
+  spotfusion deploy FLOW --url URL [--user USER] [--type nodes|full|flows (default nodes)] [--env NAME=VALUE]... [--health-timeout S]
   spotfusion deploy --inventory stations.yaml [--only NAME,...]
 ${PLANT_USAGE}
 secrets come from the environment only: SPOTFUSION_DEPLOY_PASSWORD (with --user) or SPOTFUSION_DEPLOY_TOKEN`;
@@ -164,8 +164,12 @@ function envFlags(values: string[] | undefined): Record<string, string> {
   return env;
 }
 
+/**
+ * Default `nodes`: Node-RED stops and starts only the nodes that changed. A full deploy stops every node of a
+ * running station, and the parts between two nodes at that moment are lost (test/hardening/redeploy.test.js).
+ */
 function deploymentType(v: string | undefined): DeploymentType {
-  const t = v ?? 'full';
+  const t = v ?? 'nodes';
   if (t !== 'full' && t !== 'nodes' && t !== 'flows') throw new SpotFusionError('USAGE', `--type must be full, nodes or flows, got ${t}`);
   return t;
 }
