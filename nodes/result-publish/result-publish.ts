@@ -24,6 +24,8 @@ import type { PlcConfigNode } from '../plc-config/types';
 import type { OutboxRow } from '../lib/result/outbox';
 
 interface PublishDef extends NodeDef {
+  /** which of the configured targets are on: a comma list of TARGET_KINDS (env-substitutable); empty = all */
+  targets?: string;
   plc?: string;
   plcTags?: unknown;
   plcPollMs?: string | number;
@@ -77,6 +79,37 @@ function int(name: string, raw: unknown, def: number, min: number, max: number):
   return n;
 }
 
+/** the target kinds result-publish has, by their name in the `targets` field */
+const TARGET_KINDS = ['plc', 'amqp', 'mqtt', 'postgres', 'redis', 'sqlite'] as const;
+type TargetKind = (typeof TARGET_KINDS)[number];
+const KIND_SETTING: Record<TargetKind, string> = {
+  plc: 'PLC config',
+  amqp: 'AMQP config',
+  mqtt: 'MQTT config',
+  postgres: 'PostgreSQL config',
+  redis: 'Redis config',
+  sqlite: 'SQLite store (tick SQLite)',
+};
+
+/**
+ * The targets that are on: of the configured ones (`configured`), those `raw` names (a comma or space separated
+ * list, e.g. "sqlite,postgres" or what `${RESULT_TARGETS}` gave); every configured one when `raw` is empty. An
+ * unknown name, or one whose setting is not there, is a CONFIG error naming it.
+ */
+function activeTargets(raw: unknown, configured: Record<TargetKind, boolean>): Set<TargetKind> {
+  if (raw !== undefined && raw !== null && typeof raw !== 'string') throw new SpotFusionError('CONFIG', `targets must be a text (a list of ${TARGET_KINDS.join(', ')}), got ${JSON.stringify(raw)}`);
+  const names = (raw ?? '').split(/[\s,]+/).filter((x) => x !== '');
+  if (names.length === 0) return new Set(TARGET_KINDS.filter((k) => configured[k]));
+  const on = new Set<TargetKind>();
+  for (const name of names) {
+    if (!(TARGET_KINDS as readonly string[]).includes(name)) throw new SpotFusionError('CONFIG', `targets: "${name}" is not a target (one of ${TARGET_KINDS.join(', ')})`);
+    const kind = name as TargetKind;
+    if (!configured[kind]) throw new SpotFusionError('CONFIG', `targets: "${kind}" is on, but this node has no ${KIND_SETTING[kind]}`);
+    on.add(kind);
+  }
+  return on;
+}
+
 function fmtAge(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 600_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }
@@ -120,7 +153,20 @@ export = function register(RED: NodeAPI): void {
 
     try {
       const batchSize = int('batchSize', def.batchSize, 100, 1, 10_000);
-      const plc = useConfig<PlcConfigNode>(def.plc, 'PLC');
+      // a target that is off is not set up at all: it does not register with its config node (no connection),
+      // and it has no cursor in the outbox (switched on later, it is a new target: see "backlog")
+      const configured: Record<TargetKind, boolean> = {
+        plc: !!def.plc,
+        amqp: !!def.amqp,
+        mqtt: !!def.mqtt,
+        postgres: !!def.postgres,
+        redis: !!def.redis,
+        sqlite: !!def.sqlite,
+      };
+      const on = activeTargets(def.targets, configured);
+      const off = TARGET_KINDS.filter((k) => configured[k] && !on.has(k));
+      if (off.length) node.log(`targets on: ${TARGET_KINDS.filter((k) => on.has(k)).join(', ')}; off: ${off.join(', ')}`);
+      const plc = on.has('plc') ? useConfig<PlcConfigNode>(def.plc, 'PLC') : undefined;
       if (plc) {
         const tags = parseHandshakeTags(def.plcTags, plc.settings?.protocol, 'PLC handshake');
         const conn = plc.connection;
@@ -137,7 +183,7 @@ export = function register(RED: NodeAPI): void {
         // the dispatcher's limit covers the handshake's own waits plus a few PLC requests
         targets.push(plcTarget(plc.id, handshake, handshake.maxDurationMs + int('deliveryTimeout', def.deliveryTimeout, 10_000, 100, 600_000)));
       }
-      const amqp = useConfig<AmqpConfigNode>(def.amqp, 'AMQP');
+      const amqp = on.has('amqp') ? useConfig<AmqpConfigNode>(def.amqp, 'AMQP') : undefined;
       if (amqp) {
         const type = def.amqpExchangeType || 'topic';
         if (!['topic', 'direct', 'fanout', 'headers'].includes(type)) throw new SpotFusionError('CONFIG', `AMQP exchange type "${type}" is not topic, direct, fanout or headers`);
@@ -151,20 +197,20 @@ export = function register(RED: NodeAPI): void {
         if (def.amqpBindingKey) o.bindingKey = def.amqpBindingKey;
         targets.push({ ...amqpTarget(amqp.id, amqp.connection, o, batchSize), backlog: def.amqpBacklog === true });
       }
-      const mqtt = useConfig<MqttConfigNode>(def.mqtt, 'MQTT');
+      const mqtt = on.has('mqtt') ? useConfig<MqttConfigNode>(def.mqtt, 'MQTT') : undefined;
       if (mqtt) {
         const topic = def.mqttTopic || 'spotfusion/{line}/{station}/result';
         if (/[+#]/.test(topic)) throw new SpotFusionError('CONFIG', `MQTT topic "${topic}" must not contain wildcards`);
         targets.push({ ...mqttTarget(mqtt.id, mqtt.connection, mqtt.settings?.protocolVersion ?? 5, { topic, retain: def.mqttRetain === true }, batchSize), backlog: def.mqttBacklog === true });
       }
-      const pg = useConfig<PgConfigNode>(def.postgres, 'PostgreSQL');
+      const pg = on.has('postgres') ? useConfig<PgConfigNode>(def.postgres, 'PostgreSQL') : undefined;
       if (pg) targets.push({ ...pgTarget(pg.id, pg.connection, batchSize), backlog: def.pgBacklog === true });
-      const redis = useConfig<RedisConfigNode>(def.redis, 'Redis');
+      const redis = on.has('redis') ? useConfig<RedisConfigNode>(def.redis, 'Redis') : undefined;
       if (redis) {
         const key = `${redis.keyPrefix}${def.redisStream || 'spotfusion:results'}`;
         targets.push({ ...redisTarget(redis.id, redis.connection, key, int('redisMaxLen', def.redisMaxLen, 10_000, 1, 100_000_000), batchSize), backlog: def.redisBacklog === true });
       }
-      if (def.sqlite) {
+      if (on.has('sqlite')) {
         const file = def.sqliteFile ? (isAbsolute(def.sqliteFile) ? def.sqliteFile : resolve(userDir(), def.sqliteFile)) : join(userDir(), 'spotfusion', 'results.db');
         store = new SqliteResultStore(file, int('sqliteKeep', def.sqliteKeep, 0, 0, 1_000_000_000));
         targets.push({ ...sqliteTarget(store, batchSize), backlog: def.sqliteBacklog === true });

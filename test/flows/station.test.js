@@ -1,6 +1,6 @@
 'use strict';
 // flows/station.json in a Node-RED runtime: the PLC simulator triggers parts, the camera simulator renders frames
-// with ground truth, the demo model judges them, results land in SQLite (and, with the plant tabs enabled, in
+// with ground truth, the demo model judges them, results land in SQLite (and, with RESULT_TARGETS naming them, in
 // the real PostgreSQL, RabbitMQ and Mosquitto on loopback), and the handshake goes back to the simulated PLC.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -138,7 +138,7 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
     assert.ok(spotsAgree / spotsChecked >= 0.97, `spot verdicts agreeing with the ground truth: ${spotsAgree}/${spotsChecked}`);
   });
 
-  describe('with the plant targets enabled (real PostgreSQL, RabbitMQ and Mosquitto on loopback)', function () {
+  describe('with the plant targets on (RESULT_TARGETS; real PostgreSQL, RabbitMQ and Mosquitto on loopback)', function () {
     let pg;
     let amqpConn;
     let mqttClient;
@@ -172,10 +172,13 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
       await mqttClient.subscribeAsync(`sfstation/${run}/#`, { qos: 1 });
       mqttClient.on('message', (topic, buf) => received.set(JSON.parse(buf.toString()).resultId, topic));
 
-      const flow = readFlow('station.json').map((n) => (n.type === 'tab' ? { ...n, disabled: false } : n));
+      // the plant targets are targets of the station's own result-publish (one outbox), switched on by RESULT_TARGETS
+      const flow = readFlow('station.json');
+      assert.deepEqual(flow.filter((n) => n.type === 'tab').map((n) => n.id), ['sf_station'], 'no target tabs');
       const { rows } = await runStation(flow, {
         parts: 2,
         env: {
+          RESULT_TARGETS: 'sqlite,postgres,amqp,mqtt',
           DATABASE_HOST: '127.0.0.1',
           DATABASE_NAME: 'test',
           DATABASE_SCHEMA: names.schema,

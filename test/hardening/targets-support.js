@@ -1,18 +1,16 @@
 'use strict';
-// The plant targets of the station flow (flows/station.json: the PostgreSQL, RabbitMQ and MQTT tabs) for the
-// hardening tests: each reached through a TcpProxy (test/support/tcp-proxy.js) that a test can cut() and
-// restore(), with names of its own per run (STATION_ID, PostgreSQL schema, AMQP exchange and queue, MQTT topic
-// and client id) so that reruns and other tests are not disturbed, and readers that see what each server got:
-// PostgreSQL rows, every AMQP message (its messageId), every MQTT message (its v5 user property resultId).
-// The station flow has no Redis target.
+// The plant targets of the station flow (flows/station.json: PostgreSQL, RabbitMQ and MQTT, targets of the
+// station's one result-publish, on where RESULT_TARGETS names them) for the hardening tests: each reached through
+// a TcpProxy (test/support/tcp-proxy.js) that a test can cut() and restore(), with names of its own per run
+// (STATION_ID, PostgreSQL schema, AMQP exchange and queue, MQTT topic) so that reruns and other tests are not
+// disturbed, and readers that see what each server got: PostgreSQL rows, every AMQP message (its messageId),
+// every MQTT message (its v5 user property resultId). The station flow has no Redis target.
 const crypto = require('node:crypto');
 const amqplib = require('amqplib');
 const mqtt = require('mqtt');
 const { Client } = require('pg');
 const { TcpProxy } = require('../support/tcp-proxy');
 const { sleep } = require('./rig');
-
-const TABS = ['sf_station_pg', 'sf_station_amqp', 'sf_station_mqtt'];
 
 async function waitFor(fn, ms, what) {
   const end = Date.now() + ms;
@@ -39,7 +37,6 @@ class PlantTargets {
       exchange: `sftargets.${t.run}`,
       queue: `sftargets.${t.run}.all`,
       topic: `sftargets/${t.run}/{line}/{station}/result`,
-      clientId: `sftargets-${t.run}`,
     };
     try {
       t.proxies = { amqp: await TcpProxy.start(5672), pg: await TcpProxy.start(5432), mqtt: await TcpProxy.start(1883) };
@@ -60,7 +57,7 @@ class PlantTargets {
         if (m) t.amqp.push({ messageId: m.properties.messageId, body: m.content.toString('utf8') });
       }, { noAck: true });
       t.mqtt = []; // { resultId (v5 user property), body }
-      t.sub = await mqtt.connectAsync({ host: '127.0.0.1', port: 1883, protocolVersion: 5, clientId: `${t.names.clientId}-sub`, reconnectPeriod: 0, clean: true });
+      t.sub = await mqtt.connectAsync({ host: '127.0.0.1', port: 1883, protocolVersion: 5, clientId: `sftargets-${t.run}-sub`, reconnectPeriod: 0, clean: true });
       t.sub.on('error', () => undefined);
       t.sub.on('message', (_topic, payload, packet) => {
         if (payload.length === 0) return; // our own clearing of the retained message
@@ -74,10 +71,15 @@ class PlantTargets {
     return t;
   }
 
-  /** Node-RED's environment: the station id and the tab variables pointing at the proxies. */
+  /**
+   * Node-RED's environment: the station id, every plant target on (as `spotfusion plant generate` sets
+   * RESULT_TARGETS for a plant with these services) and the tab variables pointing at the proxies. The flow
+   * itself is deployed as it is: no patch, no tab to enable.
+   */
   env() {
     return {
       STATION_ID: this.names.station,
+      RESULT_TARGETS: 'sqlite,postgres,amqp,mqtt',
       DATABASE_HOST: '127.0.0.1',
       DATABASE_PORT: String(this.proxies.pg.port),
       DATABASE_NAME: 'test',
@@ -90,22 +92,6 @@ class PlantTargets {
       MQTT_PORT: String(this.proxies.mqtt.port),
       MQTT_TOPIC: this.names.topic,
     };
-  }
-
-  /**
-   * The rig's patch: the three target tabs enabled, as a plant does. The MQTT client id of the flow is a fixed
-   * one derived from the config node's id (`spotfusion-sf_mqtt_cfg`): two stations (or two test runs) with the
-   * same id would take the broker session from each other, so a plant gives each station its own, as here.
-   */
-  patch(flow) {
-    for (const id of TABS) {
-      const tab = flow.find((n) => n.id === id);
-      if (!tab) throw new Error(`flows/station.json has no tab ${id}`);
-      tab.disabled = false;
-    }
-    const cfg = flow.find((n) => n.id === 'sf_mqtt_cfg');
-    if (!cfg) throw new Error('flows/station.json has no sf_mqtt_cfg');
-    cfg.clientId = this.names.clientId;
   }
 
   /** result ids in PostgreSQL, in insert order ([] before the flow created the table) */

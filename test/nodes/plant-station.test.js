@@ -13,7 +13,7 @@ const { helper, until } = require('../support/red');
 const { prepareUserDir } = require('../../scripts/userdir.cjs');
 const { loadFlow, withEnv } = require('../flows/support');
 const { parsePlant, validateLoaded } = require('../../dist/nodes/lib/plant/validate');
-const { generatePlant } = require('../../dist/nodes/lib/plant/generate');
+const { generatePlant, templateDefault } = require('../../dist/nodes/lib/plant/generate');
 const { packageTypes } = require('../../dist/nodes/lib/deploy/flow-check');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -46,7 +46,12 @@ describe('plant round trip: generated station flow in Node-RED with the simulato
     const g = generatePlant(plant, { template, templateName: 'station.json', known: packageTypes(ROOT), plantName: 'lab.yaml' });
     assert.deepEqual(g.problems, []);
     const flow = JSON.parse(g.files.find((f) => f.path === `stations/${STATION}/flow.json`).content);
-    assert.ok(flow.filter((n) => n.type === 'tab' && n.id !== flow.find((x) => x.type === 'plc-read').z).every((t) => t.disabled), 'no plant target runs without a service');
+    // no plant target runs without a service: RESULT_TARGETS keeps the template's "sqlite", and the station's one
+    // result-publish (one outbox for every target) takes its targets from it
+    const tabs = flow.filter((n) => n.type === 'tab');
+    assert.equal(tabs.length, 1, 'one tab: no target tabs');
+    assert.equal(templateDefault(tabs[0].env.find((e) => e.name === 'RESULT_TARGETS')), 'sqlite');
+    assert.equal(flow.find((n) => n.type === 'result-publish').targets, '${RESULT_TARGETS}');
 
     // what the process flow says this station inspects, by program
     const expected = new Map();
@@ -80,6 +85,8 @@ describe('plant round trip: generated station flow in Node-RED with the simulato
         'results of programs 1 and 2 in the station database',
         100,
       );
+      // the plant targets that are off opened nothing (their config nodes have no user)
+      for (const id of ['sf_pg_cfg', 'sf_amqp_cfg', 'sf_mqtt_cfg']) assert.equal(helper.getNode(id).connection.state, 'idle', `${id}: no connection while its target is off`);
       for (const r of rows) {
         const body = JSON.parse(r.body);
         assert.deepEqual(body.station, { line: 'L1', area: 'UB', station: STATION, camera: 'L1-UB-010-CAM1' }, r.result_id);

@@ -425,6 +425,79 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     assert.deepEqual(await pgCount(), { n: 8, d: 8 });
   });
 
+  it('targets (env-substitutable): a configured target that is off gets nothing and opens no connection; switched on later it starts with new results', async function () {
+    const accepted = () => Object.fromEntries(['amqp', 'mqtt', 'pg'].map((k) => [k, proxies[k].accepted]));
+    const before = accepted();
+    const prev = process.env.SFTEST_RESULT_TARGETS;
+    process.env.SFTEST_RESULT_TARGETS = 'sqlite, redis';
+    try {
+      // every target configured, two on: the list comes from the environment as in flows/station.json
+      await helper.load(NODES, flow({ publish: { targets: '${SFTEST_RESULT_TARGETS}' } }));
+      const pub = helper.getNode('pub');
+      const first = [];
+      for (let i = 0; i < 3; i++) {
+        const r = makeResult(600 + i);
+        first.push(r.resultId);
+        const out = nextMessage(helper.getNode('out'));
+        pub.receive({ payload: r });
+        await out;
+      }
+      // the outbox empties once SQLite and Redis have them: no cursor holds rows for the targets that are off
+      await until(async () => sqliteCount() === 3 && (await redis.xlen(names.stream)) === 3 && outboxRows() === 0, 10000, 'SQLite 3, Redis 3, outbox empty');
+      assert.deepEqual(accepted(), before, 'no connection to AMQP, MQTT or PostgreSQL while they are off');
+      for (const id of ['amqpc', 'mqttc', 'pgc']) assert.equal(helper.getNode(id).connection.state, 'idle', `${id}: no user, no connection`);
+      assert.deepEqual(await pgCount(), { n: -1, d: -1 }, 'PostgreSQL: not even the schema');
+      assert.deepEqual(await amqpIds(), [], 'AMQP: nothing');
+      assert.ok(pub.log.getCalls().some((c) => /targets on: redis, sqlite; off: amqp, mqtt, postgres/.test(String(c.args[0]))), 'the log names the targets that are off');
+      await helper.unload();
+
+      // PostgreSQL switched on: a new target, it starts with the results that arrive from now on
+      process.env.SFTEST_RESULT_TARGETS = 'sqlite,redis,postgres';
+      await helper.load(NODES, flow({ publish: { targets: '${SFTEST_RESULT_TARGETS}' } }));
+      const fresh = [];
+      for (let i = 0; i < 2; i++) {
+        const r = makeResult(700 + i);
+        fresh.push(r.resultId);
+        helper.getNode('pub').receive({ payload: r });
+      }
+      await until(async () => (await pgCount()).n === 2 && sqliteCount() === 5 && outboxRows() === 0, 10000, 'PostgreSQL 2, SQLite 5');
+      const inPg = (await pg.query(`SELECT result_id::text AS id FROM "${names.schema}".inspection_result`)).rows.map((r) => r.id);
+      assert.deepEqual(inPg.sort(), [...fresh].sort(), 'PostgreSQL: the new results only');
+      assert.ok(proxies.pg.accepted > before.pg, 'PostgreSQL connected once on');
+      assert.deepEqual([proxies.amqp.accepted, proxies.mqtt.accepted], [before.amqp, before.mqtt], 'AMQP and MQTT still never connected');
+    } finally {
+      if (prev === undefined) delete process.env.SFTEST_RESULT_TARGETS;
+      else process.env.SFTEST_RESULT_TARGETS = prev;
+    }
+  });
+
+  it('targets: an unknown name or a target whose config is not set is a configuration error naming it', async function () {
+    await helper.load(NODES, onTab([
+      { id: 'pgc', type: 'spotfusion-postgres-config', host: '127.0.0.1', port: proxies.pg.port, database: 'test', schema: names.schema },
+      { id: 'pub', type: 'result-publish', sqlite: true, postgres: 'pgc', targets: 'sqlite,kafka', wires: [[]] },
+      { id: 'pub2', type: 'result-publish', sqlite: true, targets: 'sqlite,postgres', wires: [[]] },
+      { id: 'pub3', type: 'result-publish', sqlite: false, postgres: 'pgc', targets: 'postgres,sqlite', wires: [[]] },
+      { id: 'pub4', type: 'result-publish', sqlite: true, targets: 7, wires: [[]] },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]));
+    const cases = [
+      ['pub', /targets: "kafka" is not a target \(one of plc, amqp, mqtt, postgres, redis, sqlite\)/],
+      ['pub2', /targets: "postgres" is on, but this node has no PostgreSQL config/],
+      ['pub3', /targets: "sqlite" is on, but this node has no SQLite store/],
+      ['pub4', /targets must be a text \(a list of plc, amqp, mqtt, postgres, redis, sqlite\), got 7/],
+    ];
+    for (const [id, re] of cases) {
+      const node = helper.getNode(id);
+      assert.ok(node.status.getCalls().some((c) => c.args[0]?.fill === 'red' && re.test(c.args[0].text)), `${id}: a red status naming it`);
+      const caught = nextMessage(helper.getNode('caught'));
+      node.receive({ payload: makeResult(1) });
+      assert.match((await caught).error.message, re);
+    }
+    assert.equal(helper.getNode('pgc').connection.state, 'idle', 'a node that is not configured uses no connection');
+    assert.equal(fs.existsSync(path.join(userDir, 'spotfusion', 'results.db')), false, 'nothing stored');
+  });
+
   it('archives NOK parts as PNG, puts relative paths in the result and serves them over HTTP', async function () {
     await helper.load(NODES, flow({ via: false, targets: ['sqlite'], publish: { archivePolicy: 'nok', archiveMaxMB: 1 } }));
     const w = 64;

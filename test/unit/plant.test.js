@@ -265,8 +265,12 @@ describe('plant: generate', function () {
     assert.deepEqual(rules.stackups, { 'WAGON/WG-T2': { t: 1.2 } });
     const l1 = JSON.parse(byPath.get('stations/L1-UB-010/flow.json'));
     assert.deepEqual(JSON.parse(l1.find((n) => n.type === 'enrich').rules).stackups['SEDAN-A/SA-T2@structural'], { t: 1.2, k: 5 });
-    // the database and broker targets run because the plant names those services
-    assert.equal(l1.find((n) => n.id === 't_db_tab').disabled, false);
+    // the database and broker are targets of the station's one result-publish (one outbox) because the plant
+    // names those services: RESULT_TARGETS adds them to the template's default; no tab is enabled or disabled
+    const l1env = Object.fromEntries(l1.find((n) => n.id === 't_tab').env.map((e) => [e.name, e]));
+    assert.deepEqual(l1env.RESULT_TARGETS, { name: 'RESULT_TARGETS', type: 'str', value: 'sqlite,postgres,amqp' });
+    assert.deepEqual(l1.filter((n) => n.type === 'tab').map((n) => [n.id, n.disabled]), [['t_tab', false]]);
+    assert.equal(l1.find((n) => n.type === 'result-publish').targets, '${RESULT_TARGETS}');
     const cam = l1.find((n) => n.type === 'spotfusion-camera-config');
     assert.deepEqual([cam.exposure, cam.gain, cam.pixelFormat, cam.packetSize, cam.trigger], ['8000', '2', 'Mono8', 1500, 'software']);
   });
@@ -307,6 +311,23 @@ describe('plant: generate', function () {
     }
   });
 
+  it('RESULT_TARGETS: the template default plus one target per service the plant names; not set without services', function () {
+    const targetsOf = (plant, template) => {
+      const g = generatePlant(plant, genOpts(template));
+      assert.deepEqual(g.problems, []);
+      const flow = JSON.parse(g.files.find((f) => f.path === 'stations/L1-UB-010/flow.json').content);
+      const env = flow.find((n) => n.type === 'tab').env.find((e) => e.name === 'RESULT_TARGETS');
+      return env.type === 'str' ? env.value : `default ${templateDefault(env)}`;
+    };
+    assert.equal(targetsOf(validatePlantFile(SAMPLE).plant), 'sqlite,postgres,amqp');
+    const station = JSON.parse(fs.readFileSync(path.join(ROOT, 'flows', 'station.json'), 'utf8'));
+    assert.equal(targetsOf(mutated((p) => (p.network.services.mqtt = { host: '10.0.0.12' })), station), 'sqlite,postgres,amqp,mqtt');
+    assert.equal(targetsOf(mutated((p) => delete p.network.services)), 'default sqlite', 'no service: the template default stands');
+    const t = JSON.parse(fs.readFileSync(TEMPLATE, 'utf8'));
+    const noSqlite = t.map((n) => (n.type === 'tab' ? { ...n, env: n.env.map((e) => (e.name === 'RESULT_TARGETS' ? { ...e, value: '$env("RESULT_TARGETS") ? $env("RESULT_TARGETS") : ""' } : e)) } : n));
+    assert.equal(targetsOf(validatePlantFile(SAMPLE).plant, noSqlite), 'default ', 'an empty default (every configured target on) stands');
+  });
+
   it('reads template defaults of both tab env forms', function () {
     assert.equal(templateDefault({ name: 'A', type: 'jsonata', value: '$env("A") ? $env("A") : "x\\"y"' }), 'x"y');
     assert.equal(templateDefault({ name: 'A', type: 'str', value: 'v' }), 'v');
@@ -341,10 +362,16 @@ describe('plant: generate', function () {
     it('a template without a variable the plant sets, without plc-read, or with a write tag that is not the handshake', function () {
       const plant = validatePlantFile(SAMPLE).plant;
       const t = JSON.parse(fs.readFileSync(TEMPLATE, 'utf8'));
-      const noDb = t.filter((n) => n.id !== 't_db_tab' && n.id !== 't_db');
+      const withoutVars = (re) => t.map((n) => (n.type === 'tab' ? { ...n, env: n.env.filter((e) => !re.test(e.name)) } : n));
+      const noDb = withoutVars(/^DATABASE_/).filter((n) => n.id !== 't_db').map((n) => (n.type === 'result-publish' ? { ...n, postgres: '' } : n));
       const g1 = generatePlant(plant, genOpts(noDb));
       assert.equal(g1.problems.length, 5);
       assert.deepEqual(g1.problems[0], { path: `${ST010}.id`, message: 'template.json: the template has no variable for DATABASE_HOST, DATABASE_NAME, DATABASE_PORT, DATABASE_SCHEMA', line: undefined });
+      // an old template (target tabs, no RESULT_TARGETS): the plant's services cannot be switched on, said by name
+      const noTargets = withoutVars(/^RESULT_TARGETS$/).map((n) => (n.type === 'result-publish' ? { ...n, targets: '' } : n));
+      const g5 = generatePlant(plant, genOpts(noTargets));
+      assert.equal(g5.problems.length, 5);
+      assert.equal(g5.problems[0].message, 'template.json: the template has no variable for RESULT_TARGETS');
       const g2 = generatePlant(plant, genOpts(t.filter((n) => n.type !== 'plc-read')));
       assert.equal(g2.problems[0].message, 'template.json: the station flow template needs exactly one plc-read node, it has 0');
       const g3 = generatePlant(plant, genOpts(t.filter((n) => n.type !== 'enrich' && n.id !== 't_infer')));
