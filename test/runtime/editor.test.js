@@ -85,4 +85,45 @@ describe('node editor in headless chromium', function () {
       ]);
     });
   }
+
+  it('result-publish: the PLC handshake rows are made per role with the types each may have, and save the map', async function () {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${rt.port}/`);
+    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType && RED.nodes.getType('result-publish'), undefined, { timeout: 30000 });
+    const r = await page.evaluate(async () => {
+      RED.nodes.import([
+        { id: 'pc2', type: 'plc-config', name: 'p', protocol: 'simulator' },
+        { id: 'rp1', type: 'result-publish', z: RED.workspaces.active(), plc: 'pc2', plcTags: { resultCode: { address: 'Result.Code', type: 'INT' }, done: { address: 'Done', type: 'BOOL' } }, sqlite: true, x: 100, y: 100, wires: [[]] },
+      ]);
+      RED.editor.edit(RED.nodes.node('rp1'));
+      const end = Date.now() + 10000;
+      while ($('.result-publish-plc-tag').length === 0) {
+        if (Date.now() > end) throw new Error('edit dialog did not show the PLC rows');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      await new Promise((res) => setTimeout(res, 500));
+      const rows = $('.result-publish-plc-tag')
+        .map(function () {
+          return { role: $(this).data('role'), label: $(this).find('label').text(), address: $(this).find('.result-publish-plc-address').val(), type: $(this).find('.result-publish-plc-type').val(), types: $(this).find('option').map(function () { return $(this).val(); }).get() };
+        })
+        .get();
+      $('.result-publish-plc-tag[data-role="ack"] .result-publish-plc-address').val(' Ack ');
+      $('.result-publish-plc-tag[data-role="done"] .result-publish-plc-address').val('');
+      $('#node-dialog-ok').click();
+      await new Promise((res) => setTimeout(res, 300));
+      return { rows, saved: RED.nodes.node('rp1').plcTags };
+    });
+    await page.close();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(r.rows.map((x) => x.role), ['resultCode', 'classId', 'ok', 'nok', 'counter', 'serial', 'done', 'ack', 'ready']);
+    for (const x of r.rows) assert.ok(x.label && !/result-publish\./.test(x.label), `${x.role} has a translated label: ${x.label}`);
+    const byRole = Object.fromEntries(r.rows.map((x) => [x.role, x]));
+    assert.deepEqual([byRole.resultCode.address, byRole.resultCode.type], ['Result.Code', 'INT']);
+    assert.deepEqual(byRole.serial.types, ['STRING']);
+    assert.deepEqual(byRole.ack.types, ['BOOL']);
+    assert.deepEqual(byRole.counter.types, ['DINT', 'INT', 'SINT', 'LINT', 'UDINT', 'UINT', 'USINT', 'ULINT']);
+    assert.deepEqual(r.saved, { resultCode: { address: 'Result.Code', type: 'INT' }, ack: { address: 'Ack', type: 'BOOL' } });
+  });
 });
