@@ -90,7 +90,12 @@ describe('hardening: the GigE camera killed mid-frame on flows/station.json (rea
     rig.halt();
     await rig.drain(20000);
     const rows = rowsOf(rig);
-    const socketsAfter = rig.sockets();
+    // sockets of an attempt that ended may take a moment to close: the count must come back within 8 s
+    let socketsAfter = rig.sockets();
+    for (let i = 0; i < 32 && socketsAfter > socketsBefore; i++) {
+      await sleep(250);
+      socketsAfter = rig.sockets();
+    }
 
     const bySerial = new Map();
     for (const r of rows) bySerial.set(r.part_serial, [...(bySerial.get(r.part_serial) ?? []), r]);
