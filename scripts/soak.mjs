@@ -49,7 +49,15 @@ const ms = (v) => (Number.isFinite(v) ? `${Math.round(v)} ms` : 'n/a');
 
 async function snapshot(rig) {
   const m = await rig.metrics();
-  return { rss: m.spotfusion_process_resident_memory_bytes, heap: m.spotfusion_nodejs_heap_size_used_bytes, heapTotal: m.spotfusion_nodejs_heap_size_total_bytes, sockets: rig.sockets() };
+  return {
+    rss: m.spotfusion_process_resident_memory_bytes,
+    heap: m.spotfusion_nodejs_heap_size_used_bytes,
+    heapTotal: m.spotfusion_nodejs_heap_size_total_bytes,
+    sockets: rig.sockets(),
+    // libuv handles held open (sockets, servers, timers' handle, …) and the timers among the active resources
+    handles: m.spotfusion_nodejs_active_handles_total,
+    timers: m['spotfusion_nodejs_active_resources{type="Timeout"}'] ?? 0,
+  };
 }
 
 const rig = await StationRig.start({ periodMs, env: { ARCHIVE_POLICY: archive } });
@@ -96,6 +104,7 @@ try {
   console.log(`RSS              start ${mb(start.rss)}, end ${mb(endSnap.rss)} (${(growth * 100).toFixed(1)} %)`);
   console.log(`heap used        start ${mb(start.heap)}, end ${mb(endSnap.heap)} (total ${mb(start.heapTotal)} → ${mb(endSnap.heapTotal)})`);
   console.log(`sockets          start ${start.sockets}, end ${endSnap.sockets}`);
+  console.log(`open handles     start ${start.handles}, end ${endSnap.handles} (timers ${start.timers} → ${endSnap.timers})`);
   // correctness: every run must hold these; goals: figures of this machine, checked by a full run only (a smoke
   // on a shared CI machine checks what must never happen, not how fast it went)
   const correctness = [

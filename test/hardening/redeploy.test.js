@@ -1,12 +1,16 @@
 'use strict';
 // Redeploys of the station flow while parts flow, in a real Node-RED process (test/hardening/rig.js): full
 // deploys and partial ones (Node-RED-Deployment-Type: nodes, one node renamed) through the admin API. After
-// them the process holds no more sockets than at the start (nor EtherNet/IP sessions, ONNX sessions, timers),
+// them the process holds no more sockets than at the start (nor EtherNet/IP sessions, connections to PostgreSQL,
+// RabbitMQ and MQTT — every plant target is on —, ONNX sessions, timers), every result reached every target,
 // nothing logged "close timed out", and results keep
 // coming, each one for a part the PLC simulator really triggered (no ghost: serials compared).
 // SOAK_REDEPLOYS raises the number of each kind.
 const assert = require('node:assert/strict');
 const { StationRig, sleep } = require('./rig');
+const { PlantTargets } = require('./targets-support');
+const { connectionsTo } = require('./resources');
+const { requireService } = require('../support/services');
 
 const N = Number(process.env.SOAK_REDEPLOYS) || 100;
 // the test's own keep-alive HTTP connections to the admin API that the server may still hold when it counts
@@ -15,21 +19,45 @@ const SOCKET_TOLERANCE = 2;
 describe('hardening: redeploys of flows/station.json while parts flow (real Node-RED, PLC and camera simulators)', function () {
   this.timeout(120000 + N * 1500);
   let rig;
+  let targets;
+
+  before(async function () {
+    for (const name of ['rabbitmq', 'postgres', 'mosquitto']) await requireService(this, name);
+  });
 
   after(async function () {
     if (rig) await rig.stop();
+    if (targets) await targets.close();
   });
 
   it(`${N} full and ${N} partial deploys: no extra socket (±${SOCKET_TOLERANCE}), no "close timed out", results after the last deploy, no ghost`, async function () {
-    rig = await StationRig.start({ periodMs: 500 });
+    // every plant target on (RESULT_TARGETS), each through a proxy whose port tells its connections apart
+    targets = await PlantTargets.start();
+    rig = await StationRig.start({ periodMs: 500, env: targets.env() });
+    const ports = { pg: targets.proxies.pg.port, amqp: targets.proxies.amqp.port, mqtt: targets.proxies.mqtt.port };
     rig.run();
     await waitFor(() => rig.results().length >= 2, 20000, 'first results before the deploys');
     const socketsBefore = await settledSockets(rig);
     const held = async () => {
       const m = await rig.metrics();
-      return { plcSessions: rig.sim.openSessions, plcConnections: rig.sim.openConnections, onnxSessions: m.spotfusion_onnx_sessions_open, timers: m['spotfusion_nodejs_active_resources{type="Timeout"}'] ?? 0 };
+      const tcp = connectionsTo(rig.pid, Object.values(ports));
+      return {
+        plcSessions: rig.sim.openSessions,
+        plcConnections: rig.sim.openConnections,
+        pgConnections: tcp[ports.pg],
+        amqpConnections: tcp[ports.amqp],
+        mqttConnections: tcp[ports.mqtt],
+        onnxSessions: m.spotfusion_onnx_sessions_open,
+        timers: m['spotfusion_nodejs_active_resources{type="Timeout"}'] ?? 0,
+      };
     };
-    const heldBefore = await held();
+    let heldBefore = await held();
+    // the targets connect at deploy; the first results made them open
+    for (let i = 0; i < 40 && !(heldBefore.pgConnections >= 1 && heldBefore.amqpConnections >= 1 && heldBefore.mqttConnections >= 1); i++) {
+      await sleep(250);
+      heldBefore = await held();
+    }
+    assert.ok(heldBefore.pgConnections >= 1 && heldBefore.amqpConnections === 1 && heldBefore.mqttConnections === 1, `the plant targets connected before the deploys: ${JSON.stringify(heldBefore)}`);
     assert.equal(heldBefore.onnxSessions, 1, 'one ONNX session before the deploys');
     assert.equal(heldBefore.plcSessions, 1, 'one EtherNet/IP session before the deploys');
 
@@ -75,14 +103,17 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
     // what the process holds (EtherNet/IP sessions and CIP connections as the PLC simulator counts them, ONNX
     // sessions and timers as /spotfusion/metrics reports them) is what it held before the deploys
     let heldAfter = await held();
-    for (let i = 0; i < 40 && (heldAfter.plcSessions !== heldBefore.plcSessions || heldAfter.plcConnections !== heldBefore.plcConnections || heldAfter.onnxSessions !== heldBefore.onnxSessions || heldAfter.timers > heldBefore.timers); i++) {
+    const same = (a, b) => Object.keys(b).every((k) => (k === 'timers' ? a[k] <= b[k] : a[k] === b[k]));
+    for (let i = 0; i < 40 && !same(heldAfter, heldBefore); i++) {
       await sleep(250);
       heldAfter = await held();
     }
     assert.deepEqual({ ...heldAfter, timers: Math.min(heldAfter.timers, heldBefore.timers) }, heldBefore, `held before and after ${2 * N} deploys: ${JSON.stringify(heldBefore)} → ${JSON.stringify(heldAfter)}`);
     const socketsAfter = await settledSockets(rig, socketsBefore + SOCKET_TOLERANCE);
     assert.ok(socketsAfter <= socketsBefore + SOCKET_TOLERANCE, `sockets of Node-RED: ${socketsBefore} before, ${socketsAfter} after ${2 * N} deploys`);
-    this.test.title += ` [deploys ${deployS} s, sockets ${socketsBefore} → ${socketsAfter}, PLC sessions ${heldBefore.plcSessions} → ${heldAfter.plcSessions}, ONNX sessions ${heldBefore.onnxSessions} → ${heldAfter.onnxSessions}, timers ${heldBefore.timers} → ${heldAfter.timers}, ${rows.length} results, ${rig.triggers.size} parts]`;
+    // every result reached every plant target after all those deploys
+    await targets.waitAll(rows.map((r) => r.result_id), 30000);
+    this.test.title += ` [deploys ${deployS} s, sockets ${socketsBefore} → ${socketsAfter}, ${Object.keys(heldBefore).map((k) => `${k} ${heldBefore[k]} → ${heldAfter[k]}`).join(', ')}, ${rows.length} results, ${rig.triggers.size} parts]`;
   });
 });
 
