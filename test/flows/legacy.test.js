@@ -10,9 +10,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const Redis = require('ioredis');
 const { helper, until } = require('../support/red');
-const { requireService } = require('../support/services');
+const { requireService, connectPostgres, connectRedis } = require('../support/services');
 const { prepareUserDir } = require('../../scripts/userdir.cjs');
 const { acquireSimulator, releaseSimulator, currentSimulator } = require('../../dist/nodes/lib/plc/sim-host');
 const { parsePythonLiteral } = require('../../dist/nodes/lib/python-literal');
@@ -39,13 +38,8 @@ describe('flows/legacy-*.json: one flow per legacy service, run together on the 
     assert.deepEqual(LEGACY.map((f) => f.replace(/^legacy-|\.json$/g, '')), [
       'camera-acquisition', 'data-enrichment', 'database-writer', 'get-data', 'get-image', 'get-result', 'image-processing', 'inference', 'plc-monitor', 'tag-monitor',
     ]);
-    redis = new Redis({ host: '127.0.0.1', port: 6379, db: 9, lazyConnect: true });
-    redis.on('error', () => undefined);
-    await redis.connect();
-    const { Client } = require('pg');
-    pg = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-    pg.on('error', () => undefined);
-    await pg.connect();
+    redis = await connectRedis(9);
+    pg = await connectPostgres();
 
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-legacy-'));
     prepareUserDir(userDir);

@@ -9,7 +9,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const Database = require('better-sqlite3');
 const { helper, until } = require('../support/red');
-const { requireService } = require('../support/services');
+const { requireService, connectPostgres } = require('../support/services');
 const { prepareUserDir } = require('../../scripts/userdir.cjs');
 const { acquireSimulator, releaseSimulator } = require('../../dist/nodes/lib/plc/sim-host');
 const { readFlow, loadFlow, withEnv } = require('./support');
@@ -164,7 +164,6 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
     });
 
     it('delivers every result to PostgreSQL, RabbitMQ and MQTT as well as SQLite', async function () {
-      const { Client } = require('pg');
       const amqplib = require('amqplib');
       const mqtt = require('mqtt');
       const received = new Map();
@@ -189,9 +188,7 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
         },
       });
       const ids = rows.map((r) => r.result_id);
-      pg = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-      pg.on('error', () => undefined);
-      await pg.connect();
+      pg = await connectPostgres();
       const inPg = await until(async () => {
         const r = await pg.query(`SELECT result_id, verdict, station FROM "${names.schema}".inspection_result`).catch(() => ({ rows: [] }));
         return ids.every((id) => r.rows.some((x) => x.result_id === id)) && r.rows;

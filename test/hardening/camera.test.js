@@ -14,20 +14,12 @@ const Database = require('better-sqlite3');
 const { StationRig, sleep } = require('./rig');
 const { gigeCameraPeer } = require('../support/gige-peer');
 const { renderFrame, gridRecipe } = require('../../dist/nodes/lib/camera/simulator');
+const { until } = require('../support/wait');
 
 const WIDTH = 640;
 const HEIGHT = 480;
 const DOWN_MS = 4000;
 
-async function waitFor(fn, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Every row of the station's store with its body parsed. */
 function rowsOf(rig) {
@@ -69,9 +61,9 @@ describe('hardening: the GigE camera killed mid-frame on flows/station.json (rea
         Object.assign(flow.find((n) => n.id === 'sf_st_recipes'), { recipes: JSON.stringify({ recipes }) });
       },
     });
-    await waitFor(() => peer.acquiring, 20000, 'the flow to open the peer camera and start acquisition');
+    await until(() => peer.acquiring, 20000, 'the flow to open the peer camera and start acquisition');
     rig.run();
-    await waitFor(() => rowsOf(rig).filter((r) => r.result_code !== 4).length >= 3, 30000, 'three parts judged before the fault');
+    await until(() => rowsOf(rig).filter((r) => r.result_code !== 4).length >= 3, 30000, 'three parts judged before the fault');
     const before = rowsOf(rig);
     assert.deepEqual(before.filter((r) => r.result_code === 4).map((r) => [r.part_serial, r.body.faults]), [], 'no fault results while the camera is up');
     const socketsBefore = rig.sockets();
@@ -84,9 +76,9 @@ describe('hardening: the GigE camera killed mid-frame on flows/station.json (rea
     await sleep(DOWN_MS);
     const backAt = Date.now();
     peer.powerOn();
-    const reconnectedAt = await waitFor(() => peer.acquiring && Date.now(), 20000, 'the flow to open the camera again after it booted');
+    const reconnectedAt = await until(() => peer.acquiring && Date.now(), 20000, 'the flow to open the camera again after it booted');
     // answered Busy: halt() keeps them (it takes back only a trigger the station has not seen yet)
-    await waitFor(() => [...rig.triggers].filter(([s, t]) => t > reconnectedAt && rig.busy.has(s)).length >= 3, 15000, 'three parts seen by the station after the camera came back');
+    await until(() => [...rig.triggers].filter(([s, t]) => t > reconnectedAt && rig.busy.has(s)).length >= 3, 15000, 'three parts seen by the station after the camera came back');
     rig.halt();
     await rig.drain(20000);
     const rows = rowsOf(rig);

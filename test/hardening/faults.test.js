@@ -14,16 +14,8 @@ const crypto = require('node:crypto');
 const Database = require('better-sqlite3');
 const { StationRig, sleep } = require('./rig');
 const { ROOT } = require('../../scripts/userdir.cjs');
+const { until } = require('../support/wait');
 
-async function waitFor(fn, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('hardening: faults on flows/station.json (real Node-RED, PLC and camera simulators)', function () {
   this.timeout(60000);
@@ -40,17 +32,17 @@ describe('hardening: faults on flows/station.json (real Node-RED, PLC and camera
   it('PLC dropped mid-cycle and back: a result for every part triggered while the PLC was connected, none extra', async function () {
     rig = await StationRig.start({ periodMs: 1000 });
     rig.run();
-    await waitFor(() => rig.results().length >= 2, 20000, 'two results before the fault');
+    await until(() => rig.results().length >= 2, 20000, 'two results before the fault');
     const db = rig.sim.db;
     // mid-cycle: the station has answered Busy for the part now at the station and not yet Done
-    await waitFor(() => db.get('Busy') === true && db.get('Done') === false, 5000, 'a part in its cycle');
+    await until(() => db.get('Busy') === true && db.get('Done') === false, 5000, 'a part in its cycle');
     const inFlight = db.get('PartSerial');
     const downAt = Date.now();
     rig.sim.refuseConnects(3000);
     rig.sim.dropAllSessions();
     await sleep(3000);
-    const backAt = await waitFor(() => rig.sim.openConnections > 0 && Date.now(), 20000, 'the flow connected to the PLC again');
-    await waitFor(() => [...rig.triggers].filter(([, t]) => t > backAt + 50).length >= 3, 10000, 'three parts after the reconnect');
+    const backAt = await until(() => rig.sim.openConnections > 0 && Date.now(), 20000, 'the flow connected to the PLC again');
+    await until(() => [...rig.triggers].filter(([, t]) => t > backAt + 50).length >= 3, 10000, 'three parts after the reconnect');
     rig.halt();
     const rows = await rig.drain(15000);
     const stored = new Set(rows.map((r) => r.part_serial));
@@ -76,15 +68,15 @@ describe('hardening: faults on flows/station.json (real Node-RED, PLC and camera
     const status = await rig.watchStatus();
     try {
       rig.run();
-      await waitFor(() => rig.results().length >= 2, 20000, 'two results before the fault');
+      await until(() => rig.results().length >= 2, 20000, 'two results before the fault');
       const model = modelOf(rig, rig.results()[0].result_id);
       assert.ok(model.name && model.version, 'results carry the model');
       const garbageAt = Date.now();
       fs.writeFileSync(modelFile, crypto.randomBytes(64 * 1024));
-      const refused = await waitFor(() => (status.statuses.get('sf_st_infer') || []).find((s) => /failed/i.test(s.text || '')), 15000, 'a status saying the new model failed');
+      const refused = await until(() => (status.statuses.get('sf_st_infer') || []).find((s) => /failed/i.test(s.text || '')), 15000, 'a status saying the new model failed');
       assert.match(refused.text, new RegExp(`${model.name} ${model.version}; new version failed: .+`));
       // three parts the station has answered (a part whose trigger the halt cuts before Busy is taken out)
-      await waitFor(() => [...rig.triggers].filter(([s, t]) => t > garbageAt + 2000 && rig.busy.has(s)).length >= 3, 15000, 'three parts answered after the garbage');
+      await until(() => [...rig.triggers].filter(([s, t]) => t > garbageAt + 2000 && rig.busy.has(s)).length >= 3, 15000, 'three parts answered after the garbage');
       rig.halt();
       const rows = await rig.drain(15000);
       const after = rows.filter((r) => rig.triggers.get(r.part_serial) > garbageAt + 2000);

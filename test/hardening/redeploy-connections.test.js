@@ -11,10 +11,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const Redis = require('ioredis');
-const { Client } = require('pg');
 const { helper, onTab, until } = require('../support/red');
-const { requireService } = require('../support/services');
+const { requireService, connectPostgres, connectRedis } = require('../support/services');
 const { connectionsTo, redisClientsOf, pgBackendsOf } = require('./resources');
 const { OpcuaSimulator } = require('../../dist/nodes/lib/plc/opcua-sim');
 const { STATION_TAGS } = require('../../dist/nodes/lib/plc/logix-sim');
@@ -52,12 +50,8 @@ describe('hardening: redeploys leave no connection, session or timer behind (OPC
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-redeploy-'));
     helper.settings({ userDir });
     sim = await new OpcuaSimulator({ tags: STATION_TAGS }).start();
-    redis = new Redis({ host: '127.0.0.1', port: 6379, db: 9, lazyConnect: true });
-    redis.on('error', () => undefined);
-    await redis.connect();
-    pg = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-    pg.on('error', () => undefined);
-    await pg.connect();
+    redis = await connectRedis(9);
+    pg = await connectPostgres();
   });
 
   after(async function () {

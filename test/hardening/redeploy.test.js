@@ -11,6 +11,7 @@ const { StationRig, sleep } = require('./rig');
 const { PlantTargets } = require('./targets-support');
 const { connectionsTo } = require('./resources');
 const { requireService } = require('../support/services');
+const { until } = require('../support/wait');
 
 const N = Number(process.env.SOAK_REDEPLOYS) || 100;
 // the test's own keep-alive HTTP connections to the admin API that the server may still hold when it counts
@@ -36,7 +37,7 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
     rig = await StationRig.start({ periodMs: 500, env: targets.env() });
     const ports = { pg: targets.proxies.pg.port, amqp: targets.proxies.amqp.port, mqtt: targets.proxies.mqtt.port };
     rig.run();
-    await waitFor(() => rig.results().length >= 2, 20000, 'first results before the deploys');
+    await until(() => rig.results().length >= 2, 20000, 'first results before the deploys');
     const socketsBefore = await settledSockets(rig);
     const held = async () => {
       const m = await rig.metrics();
@@ -83,9 +84,9 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
     const lastDeploy = Date.now();
     const deployS = ((lastDeploy - t0) / 1000).toFixed(1);
     // each deploy really stopped and started the flows (full) or the changed node (nodes)
-    await waitFor(() => count(/\[info\] Started flows/g) - fullBefore >= N && count(/\[info\] Started modified nodes/g) - partialBefore >= N, 10000, `${N} "Started flows" and ${N} "Started modified nodes" in the log`);
+    await until(() => count(/\[info\] Started flows/g) - fullBefore >= N && count(/\[info\] Started modified nodes/g) - partialBefore >= N, 10000, `${N} "Started flows" and ${N} "Started modified nodes" in the log`);
     const afterSerials = () => [...rig.triggers].filter(([, t]) => t > lastDeploy + 500).map(([s]) => s);
-    await waitFor(() => {
+    await until(() => {
       const have = new Set(rig.results().map((r) => r.part_serial));
       return afterSerials().filter((s) => have.has(s)).length >= 3;
     }, 30000, 'three results of parts triggered after the last deploy');
@@ -117,13 +118,6 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
   });
 });
 
-async function waitFor(fn, ms, what) {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** The socket count once idle keep-alive connections had their chance to close (at most 8 s). */
 async function settledSockets(r, target = 0) {

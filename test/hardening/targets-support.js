@@ -8,19 +8,10 @@
 const crypto = require('node:crypto');
 const amqplib = require('amqplib');
 const mqtt = require('mqtt');
-const { Client } = require('pg');
 const { TcpProxy } = require('../support/tcp-proxy');
-const { sleep } = require('./rig');
+const { until } = require('../support/wait');
+const { connectPostgres } = require('../support/services');
 
-async function waitFor(fn, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** how many entries of `list` repeat an earlier one */
 function repeats(list) {
@@ -40,9 +31,7 @@ class PlantTargets {
     };
     try {
       t.proxies = { amqp: await TcpProxy.start(5672), pg: await TcpProxy.start(5432), mqtt: await TcpProxy.start(1883) };
-      t.pg = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-      t.pg.on('error', () => undefined);
-      await t.pg.connect();
+      t.pg = await connectPostgres();
       // what the flow declares (durable topic exchange, durable queue bound with '#'), declared first so that no
       // message can go to an exchange without its queue; the test consumes every message as it comes
       t.amqpConn = await amqplib.connect('amqp://guest:guest@127.0.0.1:5672');
@@ -131,7 +120,7 @@ class PlantTargets {
   async waitAll(want, ms) {
     let last;
     try {
-      await waitFor(async () => {
+      await until(async () => {
         last = await this.missing(want);
         return Object.values(last).every((l) => l.length === 0);
       }, ms, 'every result in PostgreSQL, AMQP and MQTT');
@@ -160,4 +149,4 @@ class PlantTargets {
   }
 }
 
-module.exports = { PlantTargets, waitFor, repeats };
+module.exports = { PlantTargets, repeats };

@@ -11,7 +11,8 @@
 // The station flow has no Redis target, so Redis is not part of these tests.
 const assert = require('node:assert/strict');
 const { StationRig, sleep } = require('./rig');
-const { PlantTargets, waitFor, repeats } = require('./targets-support');
+const { PlantTargets, repeats } = require('./targets-support');
+const { until } = require('../support/wait');
 const { requireService } = require('../support/services');
 
 const PERIOD_MS = 700;
@@ -63,14 +64,19 @@ describe('hardening: plant targets of flows/station.json (PostgreSQL, RabbitMQ, 
     return { lost, amqpRepeats: repeats(targets.amqpIds()), mqttRepeats: repeats(targets.mqttIds()) };
   }
 
-  it('RabbitMQ, PostgreSQL and MQTT each away for 3 s in turn while parts flow: every part in SQLite and PostgreSQL once, in AMQP and MQTT by its resultId', async function () {
+  /** Start the station, let parts flow, and wait for two results in SQLite and in every target. */
+  async function runUntilTwoEverywhere() {
     await startRig();
     rig.run();
-    const first = await waitFor(() => {
+    const first = await until(() => {
       const rows = rig.results();
       return rows.length >= 2 && rows;
     }, 30000, 'two results in SQLite');
     await targets.waitAll(idsOf(first), 20000);
+  }
+
+  it('RabbitMQ, PostgreSQL and MQTT each away for 3 s in turn while parts flow: every part in SQLite and PostgreSQL once, in AMQP and MQTT by its resultId', async function () {
+    await runUntilTwoEverywhere();
     const figures = [];
     const recoveries = [];
     for (const [key, name] of [['amqp', 'RabbitMQ'], ['pg', 'PostgreSQL'], ['mqtt', 'MQTT']]) {
@@ -80,7 +86,7 @@ describe('hardening: plant targets of flows/station.json (PostgreSQL, RabbitMQ, 
       await sleep(500);
       const before = new Set(idsOf(rig.results()));
       // away for OUTAGE_MS, longer on a slow machine: until two results were stored meanwhile
-      const during = await waitFor(() => {
+      const during = await until(() => {
         const ids = idsOf(rig.results()).filter((id) => !before.has(id));
         return Date.now() - cutAt >= OUTAGE_MS && ids.length >= 2 && ids;
       }, 20000, `two results stored while ${name} is away`);
@@ -93,7 +99,7 @@ describe('hardening: plant targets of flows/station.json (PostgreSQL, RabbitMQ, 
       // in the background (never rejected, checked below): how long after the restore the target had every
       // result it missed
       recoveries.push(
-        waitFor(async () => (await targets.missing(heldBack))[target].length === 0, 30000, `${name}: the ${heldBack.length} results held back by the outage`).then(
+        until(async () => (await targets.missing(heldBack))[target].length === 0, 30000, `${name}: the ${heldBack.length} results held back by the outage`).then(
           () => ({ text: `${name} ${((Date.now() - restoredAt) / 1000).toFixed(1)} s` }),
           (err) => ({ err }),
         ),
@@ -111,17 +117,11 @@ describe('hardening: plant targets of flows/station.json (PostgreSQL, RabbitMQ, 
   });
 
   it('Node-RED SIGKILLed at any moment after a result is stored in SQLite, results waiting for every target: after the restart every result in SQLite reaches PostgreSQL, AMQP and MQTT; PostgreSQL and SQLite hold each once; only parts in flight may be missing', async function () {
-    await startRig();
-    rig.run();
-    const first = await waitFor(() => {
-      const rows = rig.results();
-      return rows.length >= 2 && rows;
-    }, 30000, 'two results in SQLite');
-    await targets.waitAll(idsOf(first), 20000);
+    await runUntilTwoEverywhere();
     // every target away: the next results wait in the outbox for each of them
     for (const p of Object.values(targets.proxies)) p.cut();
     const cutRows = rig.results().length;
-    await waitFor(() => rig.results().length >= cutRows + 2, 15000, 'two results stored while the targets are away');
+    await until(() => rig.results().length >= cutRows + 2, 15000, 'two results stored while the targets are away');
     // the kill: at a moment drawn at random in [0, PERIOD_MS) after the next result lands in SQLite (KILL_DELAY_MS
     // replays one), wherever the station then is: committing, answering the PLC, grabbing or judging the next part
     const delay = process.env.KILL_DELAY_MS !== undefined ? Number(process.env.KILL_DELAY_MS) : Math.floor(Math.random() * PERIOD_MS);
@@ -145,16 +145,16 @@ describe('hardening: plant targets of flows/station.json (PostgreSQL, RabbitMQ, 
     for (const p of Object.values(targets.proxies)) p.restore();
     const starts = () => (rig.rt.stdout.match(/\[info\] Started flows/g) || []).length;
     await rig.rt.start();
-    await waitFor(() => starts() >= 2, 20000, 'the flows started again after the kill');
+    await until(() => starts() >= 2, 20000, 'the flows started again after the kill');
     // the line sends parts once the station is back online: reading the PLC again (a trigger already high when
     // the station connects is no edge for plc-read)
     const readsAtStart = rig.sim.stats.tagReads;
-    await waitFor(() => rig.sim.stats.tagReads >= readsAtStart + 2, 20000, 'the restarted flow reading the PLC');
+    await until(() => rig.sim.stats.tagReads >= readsAtStart + 2, 20000, 'the restarted flow reading the PLC');
     const restartedAt = Date.now();
     rig.run();
-    await waitFor(() => rig.results().filter((r) => rig.triggers.get(r.part_serial) > restartedAt).length >= 3, 20000, 'three results of parts after the restart');
+    await until(() => rig.results().filter((r) => rig.triggers.get(r.part_serial) > restartedAt).length >= 3, 20000, 'three results of parts after the restart');
     rig.halt();
-    await waitFor(() => {
+    await until(() => {
       const have = new Set(rig.results().map((r) => r.part_serial));
       return [...rig.triggers.keys()].every((s) => have.has(s) || inFlight.includes(s));
     }, 20000, 'a result for every part but those in flight at the kill');

@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const Redis = require('ioredis');
 const { helper, onTab, nextMessage, until } = require('../support/red');
-const { requireService } = require('../support/services');
+const { requireService, connectRedis } = require('../support/services');
 const { OwnRedis } = require('../support/redis-server');
 const redisConfigNode = require('../../dist/nodes/spotfusion-redis-config/spotfusion-redis-config.js');
 const redisCacheNode = require('../../dist/nodes/redis-cache/redis-cache.js');
@@ -33,9 +33,7 @@ describe('redis-cache node (real Redis on 127.0.0.1:6379)', function () {
 
   before(async function () {
     await requireService(this, 'redis');
-    direct = new Redis({ host: '127.0.0.1', port: 6379, db: DB, lazyConnect: true });
-    direct.on('error', () => undefined);
-    await direct.connect();
+    direct = await connectRedis(DB);
   });
 
   beforeEach(function () {

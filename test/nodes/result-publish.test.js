@@ -9,11 +9,9 @@ const http = require('node:http');
 const crypto = require('node:crypto');
 const amqplib = require('amqplib');
 const mqtt = require('mqtt');
-const { Client } = require('pg');
-const Redis = require('ioredis');
 const Database = require('better-sqlite3');
 const { helper, onTab, nextMessage, until } = require('../support/red');
-const { requireService } = require('../support/services');
+const { requireService, connectPostgres, connectRedis } = require('../support/services');
 const { TcpProxy } = require('../support/tcp-proxy');
 const { enrich, checkIdentity } = require('../../dist/nodes/lib/result/enrich.js');
 const { parseRules } = require('../../dist/nodes/lib/result/verdict.js');
@@ -71,12 +69,8 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
 
   before(async function () {
     for (const s of ['rabbitmq', 'postgres', 'mosquitto', 'redis']) await requireService(this, s);
-    pg = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-    pg.on('error', () => undefined);
-    await pg.connect();
-    redis = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB, lazyConnect: true });
-    redis.on('error', () => undefined);
-    await redis.connect();
+    pg = await connectPostgres();
+    redis = await connectRedis(REDIS_DB);
     amqpConn = await amqplib.connect('amqp://guest:guest@127.0.0.1:5672');
     amqpConn.on('error', () => undefined);
     amqpCh = await amqpConn.createChannel();
@@ -881,12 +875,8 @@ describe('result-publish in a real Node-RED process killed mid-run (SIGKILL), Po
 
   before(async function () {
     for (const s of ['postgres', 'redis']) await requireService(this, s);
-    pg = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-    pg.on('error', () => undefined);
-    await pg.connect();
-    redis = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB, lazyConnect: true });
-    redis.on('error', () => undefined);
-    await redis.connect();
+    pg = await connectPostgres();
+    redis = await connectRedis(REDIS_DB);
   });
 
   after(async function () {

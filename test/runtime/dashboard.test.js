@@ -139,6 +139,25 @@ function result(i, time, verdicts) {
 }
 
 /** Runtime.start() returns once the admin API answers; the flows start just after (or wait for missing types). */
+/** A headless Chromium with its own throw-away profile (skips the suite where none can start). */
+async function openBrowser(ctx) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-chromium-'));
+  try {
+    return { profile, browser: await launchChromium(ctx, profile) };
+  } catch (err) {
+    fs.rmSync(profile, { recursive: true, force: true }); // skipped or failed: nothing will use the profile
+    throw err;
+  }
+}
+
+/** Close what a suite opened: the browser, the Node-RED process and both temporary folders. */
+async function closeAll({ browser, rt, profile }) {
+  if (browser) await browser.close();
+  if (rt) await rt.stop();
+  if (rt) fs.rmSync(rt.userDir, { recursive: true, force: true });
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+}
+
 async function flowsStarted(rt) {
   const end = Date.now() + 20000;
   while (!/\[info\] Started flows/.test(rt.stdout)) {
@@ -180,8 +199,7 @@ describe('station dashboard (flows/dashboard.json, Dashboard 2.0) in headless ch
   }
 
   before(async function () {
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-chromium-'));
-    browser = await launchChromium(this, profile);
+    ({ profile, browser } = await openBrowser(this));
     const redisPort = await freePort(); // nothing listens there: the Redis target stays down, its results wait
     rt = await Runtime.create({ SPOTFUSION_DEV_MODE: 'true', SPOTFUSION_ADMIN_PASSWORD_HASH: undefined, SPOTFUSION_ARCHIVE_URL: undefined });
     const feederFile = path.join(rt.userDir, 'feeder.json');
@@ -200,10 +218,7 @@ describe('station dashboard (flows/dashboard.json, Dashboard 2.0) in headless ch
   });
 
   after(async function () {
-    if (browser) await browser.close();
-    if (rt) await rt.stop();
-    if (rt) fs.rmSync(rt.userDir, { recursive: true, force: true });
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await closeAll({ browser, rt, profile });
   });
 
   it('loads Dashboard 2.0 and our nodes in the runtime from the prepared user dir', async function () {
@@ -397,8 +412,7 @@ describe('station dashboard with adminAuth on (health and metrics need a token)'
   let profile;
 
   before(async function () {
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-chromium-'));
-    browser = await launchChromium(this, profile);
+    ({ profile, browser } = await openBrowser(this));
     const bcrypt = require('bcryptjs');
     rt = await Runtime.create({
       SPOTFUSION_DEV_MODE: undefined,
@@ -411,10 +425,7 @@ describe('station dashboard with adminAuth on (health and metrics need a token)'
   });
 
   after(async function () {
-    if (browser) await browser.close();
-    if (rt) await rt.stop();
-    if (rt) fs.rmSync(rt.userDir, { recursive: true, force: true });
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await closeAll({ browser, rt, profile });
   });
 
   it('says that health and metrics are not readable (401) and how to fix it, instead of showing stale values', async function () {
@@ -438,8 +449,7 @@ describe('station dashboard beside flows/station.json (simulators, with the one 
   let profile;
 
   before(async function () {
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-chromium-'));
-    browser = await launchChromium(this, profile);
+    ({ profile, browser } = await openBrowser(this));
     rt = await Runtime.create({ SPOTFUSION_DEV_MODE: 'true', SPOTFUSION_ADMIN_PASSWORD_HASH: undefined, ARCHIVE_POLICY: 'all', PLC_SIM_PERIOD_MS: '1500' });
     // the hook asked of the station flow: its result link out also lists the dashboard's "station results"
     const station = JSON.parse(fs.readFileSync(path.join(ROOT, 'flows', 'station.json'), 'utf8'));
@@ -453,10 +463,7 @@ describe('station dashboard beside flows/station.json (simulators, with the one 
   });
 
   after(async function () {
-    if (browser) await browser.close();
-    if (rt) await rt.stop();
-    if (rt) fs.rmSync(rt.userDir, { recursive: true, force: true });
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await closeAll({ browser, rt, profile });
   });
 
   it('draws every spot of the station\'s last stored result, in its verdict colour, over the archived frame', async function () {

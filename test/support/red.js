@@ -2,6 +2,7 @@
 // The Node-RED test helper, pointed at the runtime under test: node-red (4.1) by default, or the one named
 // by SPOTFUSION_NODE_RED (e.g. node-red-5, run under Node 22 by .ci/node22.sh).
 const helper = require('node-red-node-test-helper');
+const { until } = require('./wait');
 
 if (process.env.SPOTFUSION_NODE_RED) {
   helper.init(require.resolve(process.env.SPOTFUSION_NODE_RED));
@@ -28,17 +29,6 @@ function nextMessage(node, pred = () => true, timeoutMs = 5000) {
     }
     node.on('input', onInput);
   });
-}
-
-/** Wait until fn() is truthy, polling (for states observed from outside, e.g. CLIENT LIST). */
-async function until(fn, timeoutMs = 5000, what = 'condition', stepMs = 25) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
 }
 
 module.exports = { helper, onTab, nextMessage, until };

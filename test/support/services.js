@@ -38,4 +38,22 @@ async function requireService(ctx, name) {
   ctx.skip();
 }
 
-module.exports = { requireService, probe, SERVICES };
+/** The test's own client of the loopback PostgreSQL (database test), connected, errors kept off the process. */
+async function connectPostgres() {
+  const { Client } = require('pg');
+  const pg = new Client({ host: '127.0.0.1', port: SERVICES.postgres, user: 'postgres', database: 'test' });
+  pg.on('error', () => undefined);
+  await pg.connect();
+  return pg;
+}
+
+/** The test's own client of the loopback Redis (database `db`), connected, errors kept off the process. */
+async function connectRedis(db = 0) {
+  const Redis = require('ioredis');
+  const redis = new Redis({ host: '127.0.0.1', port: SERVICES.redis, db, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  return redis;
+}
+
+module.exports = { requireService, probe, SERVICES, connectPostgres, connectRedis };

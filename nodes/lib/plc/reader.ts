@@ -93,7 +93,12 @@ export class PlcReader {
   private unsubscribe: (() => Promise<void>) | undefined;
   private subscribedTo: PlcClient | undefined;
 
-  constructor(readonly opts: ReaderOptions) {}
+  /** the tag with role 'serial' (trigger mode tells parts apart by it), found once */
+  private readonly serialTag: TagDef | undefined;
+
+  constructor(readonly opts: ReaderOptions) {
+    this.serialTag = opts.tags.find((t) => t.role === 'serial');
+  }
 
   get mode(): ReadMode {
     return this.opts.mode;
@@ -199,7 +204,7 @@ export class PlcReader {
    * stayed high is a new part too. Its own edge, if one still comes with the same serial, is not counted twice.
    */
   private onTrigger(high: boolean, out: ReadOutput): void {
-    const serialTag = this.opts.tags.find((t) => t.role === 'serial');
+    const serialTag = this.serialTag;
     const serial = serialTag && out.plc.quality[serialTag.name] === 'good' ? JSON.stringify(out.payload[serialTag.name]) : undefined;
     let fired: 'edge' | 'serial' | undefined;
     if (high && this.lastTrigger === false) {

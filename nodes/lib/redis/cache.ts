@@ -121,6 +121,18 @@ function decodeReply(raw: string | null, format: ValueFormat, key: string, field
   return decodeValue(raw, format, () => describeKey(key, field));
 }
 
+/** Decode a GET/HGET reply and hand it on: the value to onResult, a decode error to onError (never both). */
+function deliverDecoded(raw: string | null, format: ValueFormat, key: string, field: string | undefined, onResult: OnResult, onError: OnError): void {
+  let value: unknown;
+  try {
+    value = decodeReply(raw, format, key, field);
+  } catch (err) {
+    onError(err);
+    return;
+  }
+  onResult(value);
+}
+
 function describeWhere(where: string | (() => string)): string {
   return typeof where === 'function' ? where() : where;
 }
@@ -140,16 +152,7 @@ export function runCacheOp(client: Redis, req: CacheRequest, prefix: string, for
   const field = req.field;
   switch (req.operation) {
     case 'get':
-      client.get(key).then((raw) => {
-        let value: unknown;
-        try {
-          value = decodeReply(raw, format, key, undefined);
-        } catch (err) {
-          onError(err);
-          return;
-        }
-        onResult(value);
-      }, onError);
+      client.get(key).then((raw) => deliverDecoded(raw, format, key, undefined, onResult, onError), onError);
       return;
     case 'set': {
       const v = encodeValue(req.value, format);
@@ -169,16 +172,7 @@ export function runCacheOp(client: Redis, req: CacheRequest, prefix: string, for
       client.incr(key).then(onResult, onError);
       return;
     case 'hget':
-      client.hget(key, field ?? '').then((raw) => {
-        let value: unknown;
-        try {
-          value = decodeReply(raw, format, key, field);
-        } catch (err) {
-          onError(err);
-          return;
-        }
-        onResult(value);
-      }, onError);
+      client.hget(key, field ?? '').then((raw) => deliverDecoded(raw, format, key, field, onResult, onError), onError);
       return;
     case 'hset': {
       const v = encodeValue(req.value, format);
