@@ -6,7 +6,8 @@ const { GigeCamera, triggerSourceCandidates } = require('../../dist/nodes/lib/ca
 const { SharedConnection } = require('../../dist/nodes/lib/connection');
 const { gigeDriver, simulatorDriver, SimulatorSource } = require('../../dist/nodes/lib/camera/sources');
 const { cameraDriver, isSelfTriggered } = require('../../dist/nodes/lib/camera/settings');
-const { gigeCameraPeer } = require('../support/gige-peer');
+const { gigeCameraPeer, gvcpPeer } = require('../support/gige-peer');
+const { until } = require('../support/wait');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -111,6 +112,25 @@ describe('hardware trigger (the camera triggers itself) against our own GigE pee
     peer = await gigeCameraPeer({ triggerSources: ['Software'] });
     const cam = new GigeCamera({ host: '127.0.0.1', port: peer.port, trigger: 'hardware' });
     await assert.rejects(cam.open(), /no trigger source "Line1" .*it offers Software/);
+  });
+});
+
+describe('a GigE camera that does not answer (127.0.0.1)', function () {
+  it('each failed open frees its control socket: reconnecting to an absent camera for hours leaks nothing', async function () {
+    const silent = await gvcpPeer(() => undefined); // takes every command, answers none
+    const udp = () => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+    try {
+      const before = udp();
+      for (let i = 0; i < 5; i++) {
+        const cam = new GigeCamera({ host: '127.0.0.1', port: silent.port, timeoutMs: 20, retries: 1 });
+        await assert.rejects(cam.open(), (e) => e.code === 'CAMERA_NOT_FOUND' && /no answer to DISCOVERY/.test(e.message));
+      }
+      // a closed socket leaves the list of active resources a moment after its close callback
+      await until(() => udp() === before, 2000, `no UDP socket left after 5 failed opens (${before} before, ${udp()} now)`);
+      assert.ok(silent.seen.length >= 5, `the peer saw the discoveries: ${silent.seen.length}`);
+    } finally {
+      await silent.close();
+    }
   });
 });
 

@@ -154,6 +154,9 @@ export class GigeCamera extends EventEmitter {
     try {
       this.info = await this.gvcp.discover();
     } catch (e) {
+      // the control socket exists from the constructor: free it, or every failed attempt to reach an absent
+      // camera (a reconnect loop for hours) leaves a UDP socket behind
+      await this.close();
       if ((e as SpotFusionError).code === 'TIMEOUT') throw new SpotFusionError('CAMERA_NOT_FOUND', `camera not found: no answer to DISCOVERY from ${this.where}`, { cause: e });
       throw e;
     }
