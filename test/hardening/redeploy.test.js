@@ -109,7 +109,8 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
       await sleep(250);
       heldAfter = await held();
     }
-    assert.deepEqual({ ...heldAfter, timers: Math.min(heldAfter.timers, heldBefore.timers) }, heldBefore, `held before and after ${2 * N} deploys: ${JSON.stringify(heldBefore)} → ${JSON.stringify(heldAfter)}`);
+    // fewer timers after is fine (one in flight when the 'before' figure was taken), more is not
+    assert.deepEqual({ ...heldAfter, timers: Math.max(heldAfter.timers, heldBefore.timers) }, heldBefore, `held before and after ${2 * N} deploys: ${JSON.stringify(heldBefore)} → ${JSON.stringify(heldAfter)}`);
     const socketsAfter = await settledSockets(rig, socketsBefore + SOCKET_TOLERANCE);
     assert.ok(socketsAfter <= socketsBefore + SOCKET_TOLERANCE, `sockets of Node-RED: ${socketsBefore} before, ${socketsAfter} after ${2 * N} deploys`);
     // every result reached every plant target after all those deploys
