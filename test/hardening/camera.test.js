@@ -20,7 +20,6 @@ const WIDTH = 640;
 const HEIGHT = 480;
 const DOWN_MS = 4000;
 
-
 /** Every row of the station's store with its body parsed. */
 function rowsOf(rig) {
   const db = new Database(rig.dbFile, { readonly: true, fileMustExist: true });
@@ -83,11 +82,7 @@ describe('hardening: the GigE camera killed mid-frame on flows/station.json (rea
     await rig.drain(20000);
     const rows = rowsOf(rig);
     // sockets of an attempt that ended may take a moment to close: the count must come back within 8 s
-    let socketsAfter = rig.sockets();
-    for (let i = 0; i < 32 && socketsAfter > socketsBefore; i++) {
-      await sleep(250);
-      socketsAfter = rig.sockets();
-    }
+    const socketsAfter = await rig.settledSockets(socketsBefore);
 
     const bySerial = new Map();
     for (const r of rows) bySerial.set(r.part_serial, [...(bySerial.get(r.part_serial) ?? []), r]);

@@ -16,7 +16,6 @@ const { StationRig, sleep } = require('./rig');
 const { ROOT } = require('../../scripts/userdir.cjs');
 const { until } = require('../support/wait');
 
-
 describe('hardening: faults on flows/station.json (real Node-RED, PLC and camera simulators)', function () {
   this.timeout(60000);
   let rig;

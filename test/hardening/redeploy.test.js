@@ -38,7 +38,7 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
     const ports = { pg: targets.proxies.pg.port, amqp: targets.proxies.amqp.port, mqtt: targets.proxies.mqtt.port };
     rig.run();
     await until(() => rig.results().length >= 2, 20000, 'first results before the deploys');
-    const socketsBefore = await settledSockets(rig);
+    const socketsBefore = await rig.settledSockets();
     const held = async () => {
       const m = await rig.metrics();
       const tcp = connectionsTo(rig.pid, Object.values(ports));
@@ -111,21 +111,10 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
     }
     // fewer timers after is fine (one in flight when the 'before' figure was taken), more is not
     assert.deepEqual({ ...heldAfter, timers: Math.max(heldAfter.timers, heldBefore.timers) }, heldBefore, `held before and after ${2 * N} deploys: ${JSON.stringify(heldBefore)} → ${JSON.stringify(heldAfter)}`);
-    const socketsAfter = await settledSockets(rig, socketsBefore + SOCKET_TOLERANCE);
+    const socketsAfter = await rig.settledSockets(socketsBefore + SOCKET_TOLERANCE);
     assert.ok(socketsAfter <= socketsBefore + SOCKET_TOLERANCE, `sockets of Node-RED: ${socketsBefore} before, ${socketsAfter} after ${2 * N} deploys`);
     // every result reached every plant target after all those deploys
     await targets.waitAll(rows.map((r) => r.result_id), 30000);
     this.test.title += ` [deploys ${deployS} s, sockets ${socketsBefore} → ${socketsAfter}, ${Object.keys(heldBefore).map((k) => `${k} ${heldBefore[k]} → ${heldAfter[k]}`).join(', ')}, ${rows.length} results, ${rig.triggers.size} parts]`;
   });
 });
-
-
-/** The socket count once idle keep-alive connections had their chance to close (at most 8 s). */
-async function settledSockets(r, target = 0) {
-  let n = r.sockets();
-  for (let i = 0; i < 16 && n > target; i++) {
-    await sleep(500);
-    n = r.sockets();
-  }
-  return n;
-}

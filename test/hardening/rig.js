@@ -200,6 +200,19 @@ class StationRig {
     return countSockets(this.pid);
   }
 
+  /**
+   * The socket count once sockets that are closing had their chance to (idle keep-alive connections, those of
+   * an ended reconnect attempt): polls until it is at most `atMost`, for 8 s at most, and returns it.
+   */
+  async settledSockets(atMost = 0) {
+    let n = this.sockets();
+    for (let i = 0; i < 16 && n > atMost; i++) {
+      await sleep(500);
+      n = this.sockets();
+    }
+    return n;
+  }
+
   /** /spotfusion/metrics parsed into { name{labels}: value }. */
   async metrics() {
     const r = await this.rt.request('GET', '/spotfusion/metrics');

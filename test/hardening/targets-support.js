@@ -12,7 +12,6 @@ const { TcpProxy } = require('../support/tcp-proxy');
 const { until } = require('../support/wait');
 const { connectPostgres } = require('../support/services');
 
-
 /** how many entries of `list` repeat an earlier one */
 function repeats(list) {
   return list.length - new Set(list).size;

@@ -138,7 +138,6 @@ function result(i, time, verdicts) {
   };
 }
 
-/** Runtime.start() returns once the admin API answers; the flows start just after (or wait for missing types). */
 /** A headless Chromium with its own throw-away profile (skips the suite where none can start). */
 async function openBrowser(ctx) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-chromium-'));
@@ -158,6 +157,7 @@ async function closeAll({ browser, rt, profile }) {
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
 }
 
+/** Runtime.start() returns once the admin API answers; the flows start just after (or wait for missing types). */
 async function flowsStarted(rt) {
   const end = Date.now() + 20000;
   while (!/\[info\] Started flows/.test(rt.stdout)) {

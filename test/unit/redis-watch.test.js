@@ -4,26 +4,36 @@
 // reply and re-reading it one process.nextTick later), and tells the PING watchdog that the server answers.
 // Real Redis on 127.0.0.1:6379, db 9.
 const assert = require('node:assert/strict');
-const Redis = require('ioredis');
-const { requireService } = require('../support/services');
+const { requireService, connectRedis } = require('../support/services');
 const { until } = require('../support/wait');
 const { redisDriver, parseRedisSettings } = require('../../dist/nodes/lib/redis/client');
+
+/** Count the calls of obj[name] (still calling it) until restore(). */
+function countCalls(obj, name) {
+  const original = obj[name];
+  const counter = {
+    calls: 0,
+    restore: () => {
+      obj[name] = original;
+    },
+  };
+  obj[name] = function counted(...args) {
+    counter.calls += 1;
+    return original.apply(this, args);
+  };
+  return counter;
+}
 
 /** process.nextTick calls made while `n` PINGs run one after another on `client`. */
 async function ticksPerPing(client, n) {
   for (let i = 0; i < 20; i += 1) await client.ping(); // settle first
-  const original = process.nextTick;
-  let ticks = 0;
-  process.nextTick = function countedNextTick(...args) {
-    ticks += 1;
-    return original.apply(this, args);
-  };
+  const ticks = countCalls(process, 'nextTick');
   try {
     for (let i = 0; i < n; i += 1) await client.ping();
   } finally {
-    process.nextTick = original;
+    ticks.restore();
   }
-  return ticks / n;
+  return ticks.calls / n;
 }
 
 describe('redis driver watch() (real Redis on 127.0.0.1:6379)', function () {
@@ -49,10 +59,8 @@ describe('redis driver watch() (real Redis on 127.0.0.1:6379)', function () {
   });
 
   it('takes each reply as it arrives: one process.nextTick per command, where a bare ioredis 5 client needs two', async function () {
-    const bare = new Redis({ host: '127.0.0.1', port: 6379, db: 9, lazyConnect: true, retryStrategy: () => null });
-    bare.on('error', () => undefined); // a failure shows as a rejected connect/ping below
+    const bare = await connectRedis(9);
     try {
-      await bare.connect();
       const bareTicks = await ticksPerPing(bare, 200);
       const ourTicks = await ticksPerPing(client, 200);
       assert.ok(bareTicks >= 1.9, `the bare client re-reads each reply a tick later (${bareTicks} ticks per command); if Node or ioredis changed that, this test and the listener's comment need a look`);
@@ -63,22 +71,17 @@ describe('redis driver watch() (real Redis on 127.0.0.1:6379)', function () {
   });
 
   it('sends no PING while replies arrive, and PINGs an idle server', async function () {
-    const realPing = client.ping;
-    let pings = 0;
-    client.ping = function countedPing(...args) {
-      pings += 1;
-      return realPing.apply(this, args);
-    };
+    const pings = countCalls(client, 'ping');
     try {
       // 1.2 s of steady traffic: two or three looks of the watchdog, each finding replies since the last
       const busyUntil = Date.now() + 1200;
       while (Date.now() < busyUntil) await client.get('sftest:watch:none');
-      assert.equal(pings, 0, 'a PING was sent although replies kept arriving');
+      assert.equal(pings.calls, 0, 'a PING was sent although replies kept arriving');
       // then idle: the watchdog PINGs within a few looks
-      await until(() => pings > 0, 3000, 'a watchdog PING on the idle connection');
+      await until(() => pings.calls > 0, 3000, 'a watchdog PING on the idle connection');
       assert.equal(lost, undefined, 'the connection was never reported lost');
     } finally {
-      client.ping = realPing;
+      pings.restore();
     }
   });
 

@@ -141,11 +141,9 @@ export function redisDriver(s: RedisSettings): ConnectionDriver<Redis> {
         // dropped once is enough: each disconnect() adds a listener to a socket that may take a while to close
         if (dropped) return;
         const now = Date.now();
-        if (answered && pingSentAt === 0) {
-          answered = false;
-          return;
-        }
+        const heardFrom = answered;
         answered = false;
+        if (heardFrom && pingSentAt === 0) return;
         if (pingSentAt !== 0) {
           if (now - pingSentAt > s.commandTimeoutMs) {
             lastError = new SpotFusionError('TIMEOUT', `${label}: no answer to PING within ${s.commandTimeoutMs} ms`);
