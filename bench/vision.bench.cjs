@@ -3,9 +3,10 @@
 // Vision benchmarks (issue 5), both sides measured in the same run on the same frames:
 //  (a) crop: 32 ROIs of 96×96 from one 2448×2048 Mono8 raw frame into one normalised batch (our crop code)
 //      versus 32 separate sharp extract+resize pipelines on the same frame. Targets: ≤ 2 ms, ≥ 10× faster.
-//  (b) station pipeline camera-sim frame → crop node → infer node in a Node-RED runtime, versus a plain
-//      script doing the same work with the same libraries. Parts/s for both, the ratio (goal ≥ 0.95×), and
-//      p50/p99 latency per part.
+//  (b) station pipeline camera-sim frame → crop node (locate the part, move the ROIs, cut) → infer node in a
+//      Node-RED runtime, versus a plain script doing the same work with the same libraries. Frames are placed as
+//      on a line (±25 px, ±1.5°) and the recipe locates the part by its three fiducial marks (issue 13).
+//      Parts/s for both, the ratio (goal ≥ 0.95×), and p50/p99 latency per part.
 // Standalone: `npm run build && node bench/vision.bench.cjs` (needs models/demo from `npm run train-demo-model`).
 // Prints a summary and writes bench/results/vision.json.
 const { mkdirSync, writeFileSync, existsSync } = require('node:fs');
@@ -17,6 +18,7 @@ const root = join(__dirname, '..');
 const dist = (p) => join(root, 'dist', p);
 const sim = require(dist('nodes/lib/camera/simulator.js'));
 const { cropBatch, rawImageOf } = require(dist('nodes/lib/vision/crop.js'));
+const { placeRecipe, teachLocate } = require(dist('nodes/lib/vision/locate.js'));
 const { loadModel } = require(dist('nodes/lib/vision/model.js'));
 
 const MODEL = join(root, 'models', 'demo', 'spotfusion-demo.onnx');
@@ -90,11 +92,21 @@ async function benchCrop(model) {
   };
 }
 
+/** the station recipe with part location: the golden frame's three fiducial marks (98×98), search ±64 px */
+function locatedRecipe(spots) {
+  const golden = sim.renderFrame({ seed: 'bench-golden', width: 2448, height: 2048 });
+  const regions = sim.fiducialPositions(2448, 2048).map((f) => ({ id: f.id, x: Math.round(f.x - 49), y: Math.round(f.y - 49), w: 98, h: 98 }));
+  return { program: 1, spots, locate: teachLocate(rawImageOf(golden), regions, { searchRange: 64 }) };
+}
+
 /** plain script: the same work the two nodes do, without Node-RED; returns a function running one part */
-async function plainPipeline(spots) {
+async function plainPipeline(recipe) {
   const model = await loadModel(MODEL, { intraOpThreads: 1 });
   const onePart = async (frame) => {
-    const { crops, batch } = cropBatch(rawImageOf(frame), spots, model.preprocess, { model: model.id });
+    const img = rawImageOf(frame);
+    const placed = placeRecipe(img, recipe);
+    if (!placed.locate.ok) throw new Error(`plain pipeline: part not located: ${placed.locate.reason}`);
+    const { crops, batch } = cropBatch(img, placed.spots, model.preprocess, { model: model.id });
     const predictions = await model.run(batch);
     if (predictions.length !== crops.length) throw new Error('plain pipeline lost spots');
   };
@@ -102,7 +114,8 @@ async function plainPipeline(spots) {
 }
 
 /** our crop and infer nodes in a Node-RED runtime (node-red-node-test-helper starts a real one) */
-async function noderedPipeline(spots) {
+async function noderedPipeline(recipe) {
+  const spots = recipe.spots;
   const helper = require('node-red-node-test-helper');
   const { removeHelperSpies } = require('./helper-spies.cjs');
   const nodes = [
@@ -113,7 +126,7 @@ async function noderedPipeline(spots) {
   ];
   const flow = [
     { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'rc', type: 'spotfusion-recipe-config', source: 'inline', recipes: JSON.stringify({ recipes: [{ program: 1, spots }] }) },
+    { id: 'rc', type: 'spotfusion-recipe-config', source: 'inline', recipes: JSON.stringify({ recipes: [recipe] }) },
     { id: 'mc', type: 'spotfusion-model-config', path: MODEL, intraOpThreads: 1, executionProviders: 'cpu' },
     { id: 'crop', type: 'crop', z: 'tab', x: 100, y: 100, recipes: 'rc', model: 'mc', wires: [['infer']] },
     { id: 'infer', type: 'infer', z: 'tab', x: 300, y: 100, model: 'mc', wires: [['out']] },
@@ -145,12 +158,12 @@ async function noderedPipeline(spots) {
 
 async function benchPipeline() {
   const nFrames = QUICK ? 4 : 12;
-  const frames = Array.from({ length: nFrames }, (_, i) => sim.renderFrame({ seed: `bench-part-${i}`, width: 2448, height: 2048 }));
-  const spots = stationSpots(2448, 2048);
+  const frames = Array.from({ length: nFrames }, (_, i) => sim.renderFrame({ seed: `bench-part-${i}`, width: 2448, height: 2048, placementTolerance: { shiftPx: 25, angleDeg: 1.5 } }));
+  const recipe = locatedRecipe(stationSpots(2448, 2048));
   const rounds = QUICK ? 6 : 40;
   const chunk = 10;
-  const plain = await plainPipeline(spots);
-  const red = await noderedPipeline(spots);
+  const plain = await plainPipeline(recipe);
+  const red = await noderedPipeline(recipe);
   const lat = { plain: [], red: [] };
   const total = { plain: 0, red: 0 };
   const run = async (side, p, count, record) => {
@@ -180,7 +193,7 @@ async function benchPipeline() {
   const p = side('plain');
   const n = side('red');
   return {
-    what: `camera-sim 2448×2048 Mono8 frames (pre-rendered, ${nFrames} distinct) → crop (32 spots, 96×96 → 48×48) → infer (demo model); ${rounds} rounds of ${chunk} parts per side, interleaved, one part at a time`,
+    what: `camera-sim 2448×2048 Mono8 frames (pre-rendered, ${nFrames} distinct, placed ±25 px ±1.5°) → crop (locate by 3 marks, 32 spots moved, 96×96 → 48×48) → infer (demo model); ${rounds} rounds of ${chunk} parts per side, interleaved, one part at a time`,
     plainScript: p,
     nodeRed: n,
     ratio: +(n.partsPerSecond / p.partsPerSecond).toFixed(3),
@@ -217,4 +230,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { main };
+module.exports = { main, plainPipeline, noderedPipeline, locatedRecipe, stationSpots };

@@ -1,14 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { checkHeads, Prediction } from '../lib/vision/model';
+import { isOwnBatch } from '../lib/vision/crop';
 import type { Batch, CropInfo } from '../lib/vision/crop';
 import { assertValid } from '../lib/schemas';
 import { SpotFusionError } from '../lib/errors';
-import { handleInput } from '../shared/input';
-import { errorStatus } from '../shared/status';
+import { handleInput, recordTiming } from '../shared/input';
+import { errorStatus, statusLine } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
+import { Translate, translator } from '../shared/i18n';
 import type { ModelConfigNode } from '../spotfusion-model-config/types';
-import { modelStatus } from '../spotfusion-model-config/status';
 
 interface InferDef extends NodeDef {
   model: string;
@@ -24,7 +25,7 @@ type Msg = NodeMessageInFlow & {
 };
 
 /** msg.topic "model:load" → the path to load (msg.payload string, or msg.payload.path) */
-function loadCommand(msg: Msg): { path: string; metadataPath?: string } | undefined {
+function loadCommand(msg: Msg, tr: Translate): { path: string; metadataPath?: string } | undefined {
   if (msg.topic !== 'model:load') return undefined;
   const p = msg.payload;
   if (typeof p === 'string' && p.trim()) return { path: p.trim() };
@@ -32,7 +33,7 @@ function loadCommand(msg: Msg): { path: string; metadataPath?: string } | undefi
     const { path, metadataPath } = p as { path: string; metadataPath?: unknown };
     return typeof metadataPath === 'string' ? { path, metadataPath } : { path };
   }
-  throw new SpotFusionError('INPUT', 'model:load needs msg.payload = "path/to/model.onnx" or { path, metadataPath? }');
+  throw new SpotFusionError('INPUT', tr('infer.errors.loadCommand'));
 }
 
 /** spotId → heads that apply, from the recipe (msg.crops[].head) */
@@ -50,6 +51,7 @@ function headsOf(crops: CropInfo[] | undefined): Map<string, string[]> | undefin
 
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
+  const tr = translator(RED);
 
   function Infer(this: Node, def: InferDef): void {
     RED.nodes.createNode(this, def);
@@ -58,23 +60,24 @@ export = function register(RED: NodeAPI): void {
 
   function setupInfer(node: Node, def: InferDef): void {
     const config = RED.nodes.getNode(def.model) as ModelConfigNode | null;
-    if (!config) node.status(errorStatus('no model config selected'));
+    if (!config) node.status(errorStatus(tr('infer.errors.noModel')));
     else config.register(node);
 
     handleInput(
       node,
       async (m, send) => {
         const msg = m as Msg;
-        if (!config) throw new SpotFusionError('CONFIG', 'infer has no model config: open the node and select one');
-        const cmd = loadCommand(msg);
+        if (!config) throw new SpotFusionError('CONFIG', tr('infer.errors.noModelConfig'));
+        const cmd = loadCommand(msg, tr);
         if (cmd) {
           const userDir = (RED.settings as unknown as { userDir?: string }).userDir || process.cwd();
           const abs = (p: string): string => (isAbsolute(p) ? p : resolve(userDir, p));
           await config.host.load(abs(cmd.path), cmd.metadataPath ? abs(cmd.metadataPath) : undefined);
           return;
         }
-        if (msg.batch === undefined) throw new SpotFusionError('INPUT', 'msg.batch is missing (wire a crop node before infer)');
-        assertValid('vision-batch', msg.batch, 'msg.batch');
+        if (msg.batch === undefined) throw new SpotFusionError('INPUT', tr('infer.errors.noBatch'));
+        // a batch our crop node made (frozen, same object) is valid by construction; anything else is checked
+        if (!isOwnBatch(msg.batch)) assertValid('vision-batch', msg.batch, 'msg.batch');
         const lease = await config.host.acquire();
         try {
           const model = lease.model;
@@ -82,16 +85,16 @@ export = function register(RED: NodeAPI): void {
           checkHeads(model.metadata, heads);
           const started = process.hrtime.bigint();
           const predictions = await model.run(msg.batch, heads);
-          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          const ms = recordTiming(msg, 'infer', started);
           msg.predictions = withCropErrors(predictions, msg.crops);
           msg.model = model.id;
-          node.status({ fill: 'green', shape: 'dot', text: `${model.metadata.name} ${model.metadata.version}: ${predictions.length} spots, ${ms.toFixed(1)} ms` });
+          statusLine(node).update({ fill: 'green', shape: 'dot', text: tr('infer.status.done', { model: model.metadata.name, version: model.metadata.version, spots: predictions.length, ms: ms.toFixed(1) }) });
         } finally {
           lease.release();
         }
         send(msg);
       },
-      config ? { okStatus: () => modelStatus(config.host.status()) } : {},
+      config ? { okStatus: () => config.statusNow() } : {},
     );
 
     node.on('close', (_removed: boolean, done: () => void) => {

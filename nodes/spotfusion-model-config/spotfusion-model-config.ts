@@ -3,6 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { HostEvent, ModelHost } from '../lib/vision/model';
 import type { ModelConfigNode } from './types';
 import { modelStatus } from './status';
+import { showStatus } from '../shared/status';
+import { translator } from '../shared/i18n';
 
 interface ModelConfigDef extends NodeDef {
   path: string;
@@ -19,6 +21,7 @@ function userDirOf(RED: NodeAPI): string {
 }
 
 export = function register(RED: NodeAPI): void {
+  const tr = translator(RED);
   function ModelConfig(this: Node, def: ModelConfigDef): void {
     RED.nodes.createNode(this, def);
     const node = this as ModelConfigNode;
@@ -37,20 +40,21 @@ export = function register(RED: NodeAPI): void {
     const users = new Set<Node>();
     node.register = (user) => {
       users.add(user);
-      user.status(modelStatus(host.status()));
+      showStatus(user, node.statusNow());
     };
+    node.statusNow = () => modelStatus(host.status(), tr);
     node.deregister = (user) => {
       users.delete(user);
     };
     host.on('state', (e: HostEvent) => {
-      const s = modelStatus(e);
-      for (const u of users) u.status(s);
+      const s = modelStatus(e, tr);
+      for (const u of users) showStatus(u, s);
       if (e.state === 'ready' && !e.lastError && e.model) node.log(`model ${e.model.name} ${e.model.version} loaded from ${host.modelPath}`);
     });
     host.on('warning', (m: string) => node.warn(m));
 
     if (!def.path || !def.path.trim()) {
-      node.error('model config: no model path set');
+      node.error(tr('spotfusion-model-config.errors.noPath'));
     } else {
       if (def.watch === true) host.startWatch();
       host.load().catch((err: Error) => node.error(`model config "${def.name || node.id}": ${err.message}`));

@@ -1,4 +1,4 @@
-import type { Node } from 'node-red';
+import type { Node, NodeStatus } from 'node-red';
 import type { ModelHost } from '../lib/vision/model';
 
 /** What a model config node offers the crop and infer nodes that use it. */
@@ -8,4 +8,6 @@ export interface ModelConfigNode extends Node {
   /** users get the model's status pushed to them while registered */
   register(user: Node): void;
   deregister(user: Node): void;
+  /** the status every user shows for the model's current state */
+  statusNow(): NodeStatus;
 }

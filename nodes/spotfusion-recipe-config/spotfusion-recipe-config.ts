@@ -5,6 +5,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { RecipeBook } from '../lib/vision/recipe';
 import { SpotFusionError, describeError } from '../lib/errors';
 import type { RecipeConfigNode } from './types';
+import { translator } from '../shared/i18n';
+import { ensureTeachRoutes } from '../shared/teach-admin';
 
 interface RecipeConfigDef extends NodeDef {
   source?: 'inline' | 'file';
@@ -18,6 +20,9 @@ interface RecipeConfigDef extends NodeDef {
  * deploy and re-read when it changes; a changed file that is not valid keeps the previous recipes and warns.
  */
 export = function register(RED: NodeAPI): void {
+  const tr = translator(RED);
+  // the teach view of the dialog (resources/teach/*.js) grabs, uploads and tries frames through these
+  ensureTeachRoutes(RED);
   function RecipeConfig(this: Node, def: RecipeConfigDef): void {
     RED.nodes.createNode(this, def);
     const node = this as RecipeConfigNode;
@@ -32,7 +37,7 @@ export = function register(RED: NodeAPI): void {
       try {
         json = JSON.parse(text);
       } catch (err) {
-        throw new SpotFusionError('RECIPE', `${where} is not valid JSON: ${describeError(err)}`);
+        throw new SpotFusionError('RECIPE', tr('spotfusion-recipe-config.errors.json', { where, error: describeError(err) }));
       }
       return RecipeBook.parse(json, where);
     };
@@ -40,18 +45,18 @@ export = function register(RED: NodeAPI): void {
 
     try {
       if (source === 'file') {
-        if (!file) throw new SpotFusionError('RECIPE', 'no recipe file set');
+        if (!file) throw new SpotFusionError('RECIPE', tr('spotfusion-recipe-config.errors.noFile'));
         book = loadFile();
       } else {
         book = parse(def.recipes || '', 'recipes');
       }
     } catch (err) {
-      problem = `recipe config "${def.name || node.id}": ${err instanceof Error ? err.message : describeError(err)}`;
+      problem = tr('spotfusion-recipe-config.errors.invalid', { name: def.name || node.id, error: err instanceof Error ? err.message : describeError(err) });
       node.error(problem);
     }
 
     node.book = () => {
-      if (!book) throw new SpotFusionError('RECIPE', problem ?? 'no recipes');
+      if (!book) throw new SpotFusionError('RECIPE', problem ?? tr('spotfusion-recipe-config.errors.none'));
       return book;
     };
 
@@ -64,7 +69,7 @@ export = function register(RED: NodeAPI): void {
           problem = undefined;
           node.log(`recipes reloaded from ${file} (programs ${book.programs.join(', ')})`);
         } catch (err) {
-          node.warn(`recipes in ${file} changed but are not valid, keeping the previous ones: ${err instanceof Error ? err.message : describeError(err)}`);
+          node.warn(tr('spotfusion-recipe-config.errors.reloadInvalid', { file, error: err instanceof Error ? err.message : describeError(err) }));
         }
       });
     }

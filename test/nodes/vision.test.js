@@ -218,6 +218,32 @@ describe('crop + infer nodes in a Node-RED runtime', function () {
     assert.equal(ok.predictions.length, 3);
   });
 
+  it("skips the schema check only for the crop node's own batch, which is frozen; a copy or a changed batch is still checked", async function () {
+    await helper.load(NODES, flow({ modelPath: files.onnx }));
+    await ready();
+    const { batch } = await part({ frame: testFrame(), part: { program: 7 } });
+    assert.ok(Object.isFrozen(batch) && Object.isFrozen(batch.dims) && Object.isFrozen(batch.spotIds));
+    assert.throws(() => batch.spotIds.push('extra'), TypeError);
+    assert.throws(() => {
+      batch.layout = 'NHWC';
+    }, TypeError);
+    const cases = [
+      // a copy (what Node-RED hands a second wire) with a field too many: the schema check runs
+      [{ ...batch, extra: 1 }, /msg\.batch\.extra is not allowed/],
+      // a copy whose spot ids are no strings
+      [{ ...batch, spotIds: [1, 2, 3] }, /msg\.batch\.spotIds\[0\] must be string/],
+    ];
+    const rejects = async (b, re) => {
+      const caught = nextMessage(helper.getNode('caught'));
+      helper.getNode('infer').receive({ batch: b });
+      assert.match((await caught).error.message, re);
+    };
+    for (const [b, re] of cases) await rejects(b, re);
+    // the pixels of the own batch are not frozen (a typed array cannot be): the model's own check still sees them
+    batch.data[0] = Number.POSITIVE_INFINITY;
+    await rejects(batch, /non-finite value \(Infinity\) in row 0/);
+  });
+
   it('hot-swaps by msg command between parts; a failed load keeps the old model and says why', async function () {
     const v2 = writeModel({ bytes: twoHeadModel({ seed: 2 }).bytes, metadata: metadataFor({ version: '2' }) });
     const bad = writeModel({ bytes: twoHeadModel({ seed: 3 }).bytes, metadata: metadataFor({ version: '3', h: 5, w: 5 }) });
@@ -276,6 +302,47 @@ describe('crop + infer nodes in a Node-RED runtime', function () {
     utimesSync(path, Date.now() / 1000 + 20, Date.now() / 1000 + 20);
     await new Promise((r) => setTimeout(r, 400));
     assert.deepEqual(rc.book().programs, ['8'], 'bad file: previous recipes kept');
+  });
+
+  it('refuses at deploy a recipe whose reference patch is missing or whose region lies outside the sensor, naming the recipe and the field', async function () {
+    const spots = [{ id: 'A', x: 4, y: 4, w: 16, h: 16 }];
+    const patch = Buffer.alloc(16 * 16, 0).map((_, i) => (i * 37) & 255).toString('base64');
+    const feature = { id: 'F1', x: 20, y: 10, w: 16, h: 16, patch };
+    const noPatch = { ...feature };
+    delete noPatch.patch;
+    const bad = {
+      recipes: [
+        { program: 5, product: 'hood', spots, locate: { frame: { width: FW, height: FH }, features: [noPatch] } },
+      ],
+    };
+    const outside = { recipes: [{ program: 6, product: 'door', spots, locate: { frame: { width: FW, height: FH }, features: [{ ...feature, x: 56 }] } }] };
+    await helper.load(
+      NODES,
+      onTab([
+        { id: 'rc1', type: 'spotfusion-recipe-config', name: 'no patch', source: 'inline', recipes: JSON.stringify(bad) },
+        { id: 'rc2', type: 'spotfusion-recipe-config', name: 'outside', source: 'inline', recipes: JSON.stringify(outside) },
+        { id: 'mc', type: 'spotfusion-model-config', path: files.onnx },
+        { id: 'crop1', type: 'crop', recipes: 'rc1', model: 'mc', wires: [['out']] },
+        { id: 'crop2', type: 'crop', recipes: 'rc2', model: 'mc', wires: [['out']] },
+        { id: 'out', type: 'helper' },
+        { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper' },
+      ]),
+    );
+    await ready();
+    // at deploy: the config node reports the problem (node.error), naming the recipe and the field
+    const errors = helper.log().args.filter((a) => a[0] && a[0].level === 20).map((a) => String(a[0].msg));
+    assert.ok(errors.some((m) => /recipe config "no patch": .*recipes\.recipes\[0\]\.locate\.features\[0\]\.patch is required \(recipe program 5\)/.test(m)), errors.join('\n'));
+    assert.ok(errors.some((m) => /recipe config "outside": recipe 6 \(door\): recipes\.recipes\[0\]\.locate\.features\[0\]: region 16×16 at \(56, 10\) lies outside the 64×48 sensor/.test(m)), errors.join('\n'));
+    // and no part is cut with it: each part fails with the same reason (Catch)
+    for (const [id, re] of [
+      ['crop1', /patch is required \(recipe program 5\)/],
+      ['crop2', /recipe 6 \(door\).*lies outside the 64×48 sensor/],
+    ]) {
+      const caught = nextMessage(helper.getNode('caught'));
+      helper.getNode(id).receive({ frame: testFrame(), part: { program: 5 } });
+      assert.match((await caught).error.message, re);
+    }
   });
 
   it('reports configuration problems clearly', async function () {

@@ -23,13 +23,14 @@ const LABELS = ['ok', 'crack', 'missing'];
  * A two-head model on a C×H×W input (NCHW, or NHWC): flatten → Gemm(W1, b1) [→ Softmax] = "probs" (3 classes),
  * and flatten → MatMul(W2) → Add(b2) = "diameter" (1 value). Options let tests break it on purpose.
  */
-function twoHeadModel({ c = 1, h = 4, w = 4, layout = 'NCHW', batch = 'N', softmax = true, classes = 3, regression = true, classification = true, inputName = 'image', seed = 1, scaleW = 1 } = {}) {
+function twoHeadModel({ c = 1, h = 4, w = 4, layout = 'NCHW', batch = 'N', softmax = true, classes = 3, regression = true, classification = true, inputName = 'image', seed = 1, scaleW = 1, symbolicSize = false } = {}) {
   const k = c * h * w;
   const W1 = weights(classes * k, seed).map((v) => v * scaleW);
   const b1 = weights(classes, seed + 1);
   const W2 = weights(k, seed + 2).map((v) => v * scaleW);
   const b2 = [weights(1, seed + 3)[0] + 10];
-  const shape = layout === 'NCHW' ? [batch, c, h, w] : [batch, h, w, c];
+  const [gh, gw] = symbolicSize ? ['H', 'W'] : [h, w]; // symbolicSize: H and W declared symbolic, the weights still need h×w
+  const shape = layout === 'NCHW' ? [batch, c, gh, gw] : [batch, gh, gw, c];
   const nodes = [node('Flatten', [inputName], ['flat'], { axis: 1 })];
   const outputs = [];
   const initializers = [];
@@ -79,6 +80,34 @@ function reference(model, row) {
   return { logits, probs: e.map((v) => v / sum), diameter: d };
 }
 
+/**
+ * A classifier as PyTorch exports one with dynamic axes: input [N, C, "H", "W"] (symbolic H and W) →
+ * GlobalAveragePool → Flatten → Gemm(W, b) = "probs" [N, classes] (logits). It runs on any H×W; the
+ * metadata fixes the size. transposed: the output comes out as [classes, N], rows not following the input's.
+ */
+function poolClassifier({ c = 3, classes = 3, seed = 5, transposed = false } = {}) {
+  const W = weights(classes * c, seed);
+  const b = weights(classes, seed + 1);
+  const nodes = [
+    node('GlobalAveragePool', ['image'], ['pooled']),
+    node('Flatten', ['pooled'], ['flat'], { axis: 1 }),
+    node('Gemm', ['flat', 'W', 'b'], [transposed ? 'rows' : 'probs'], { transB: 1, alpha: { f: 1 }, beta: { f: 1 } }),
+  ];
+  if (transposed) nodes.push(node('Transpose', ['rows'], ['probs'], { perm: [1, 0] }));
+  const bytes = buildModel({
+    inputs: [valueInfo('image', ['N', c, 'H', 'W'])],
+    outputs: [valueInfo('probs', transposed ? [classes, 'N'] : ['N', classes])],
+    nodes,
+    initializers: [floatTensor('W', [classes, c], W), floatTensor('b', [classes], b)],
+  });
+  /** logits of one NCHW row of c×h×w values */
+  const logits = (row, h, w) => {
+    const mean = Array.from({ length: c }, (_, ch) => row.slice(ch * h * w, (ch + 1) * h * w).reduce((a, v) => a + v, 0) / (h * w));
+    return Array.from({ length: classes }, (_, j) => b[j] + mean.reduce((a, m, ch) => a + Math.fround(W[j * c + ch]) * m, 0));
+  };
+  return { bytes, logits };
+}
+
 /** write model + metadata into a fresh temp dir; returns paths and a cleanup */
 function writeModel(files, dir = mkdtempSync(join(tmpdir(), 'sf-vision-'))) {
   const base = files.base || 'model';
@@ -89,4 +118,4 @@ function writeModel(files, dir = mkdtempSync(join(tmpdir(), 'sf-vision-'))) {
   return { dir, onnx, json, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-module.exports = { twoHeadModel, metadataFor, reference, writeModel, weights, LABELS };
+module.exports = { poolClassifier, twoHeadModel, metadataFor, reference, writeModel, weights, LABELS };

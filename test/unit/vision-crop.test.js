@@ -155,6 +155,40 @@ describe('vision crop: cut, resize, normalise', function () {
     }
   });
 
+  it('takes 16-bit frames end to end: Mono10/12/16 raw and 16-bit PNG, scaled round(v * 255 / max) into crop', async function () {
+    const W = 4;
+    const H = 2;
+    const words = (vals) => Buffer.from(Uint16Array.from(vals).buffer);
+    const mono16 = [0, 257, 1000, 65535, 32768, 128, 65280, 12345];
+    const expect = (vals, max) => vals.map((v) => Math.round((Math.min(v, max) * 255) / max));
+    const pre = preprocessOf(meta({ h: H, w: W, mean: [0], std: [1], scale: 1 }));
+    for (const [fmt, vals, max] of [
+      ['Mono16', mono16, 65535],
+      ['Mono12', [0, 1, 2048, 4095, 4000, 17, 3, 4096], 4095],
+      ['Mono10', [0, 1, 512, 1023, 1000, 4, 2, 700], 1023],
+    ]) {
+      const img = await frameToImage({ data: words(vals), width: W, height: H, pixelFormat: fmt });
+      assert.equal(img.channels, 1, fmt);
+      assert.deepEqual([...img.data], expect(vals, max), fmt);
+      const { batch } = cropBatch(img, [{ id: 'S', x: 0, y: 0, w: W, h: H }], pre);
+      assert.deepEqual([...batch.data], expect(vals, max), `${fmt} into the batch`);
+    }
+    await assert.rejects(frameToImage({ data: Buffer.alloc(W * H), width: W, height: H, pixelFormat: 'Mono16' }), /msg\.frame\.data has 8 bytes; Mono16 4×2 needs 16 \(2 bytes a pixel\)/);
+    // a 16-bit PNG, grey and RGB: the same scaling (libvips alone would shift by 8 bits: 1000 → 3, 65280 → 255)
+    const png = await sharp(Uint16Array.from(mono16), { raw: { width: W, height: H, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+    assert.equal((await sharp(png).metadata()).depth, 'ushort');
+    const grey = await frameToImage({ data: png, pixelFormat: 'png' });
+    assert.equal(grey.channels, 1);
+    assert.deepEqual([...grey.data], expect(mono16, 65535));
+    const rgbVals = Array.from({ length: W * H * 3 }, (_, i) => (i * 7919 + 1000) % 65536);
+    const png3 = await sharp(Uint16Array.from(rgbVals), { raw: { width: W, height: H, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    const rgb = await frameToImage({ encoded: png3 });
+    assert.equal(rgb.channels, 3);
+    assert.deepEqual([...rgb.data], expect(rgbVals, 65535));
+    // formats still refused name themselves
+    await assert.rejects(frameToImage({ data: Buffer.alloc(8), width: 2, height: 2, pixelFormat: 'BayerRG16' }), /pixelFormat "BayerRG16" is not supported \(Mono8, RGB8, BGR8, Mono10\/Mono12\/Mono16/);
+  });
+
   it('gives an ROI outside the frame a per-spot error and lets the others go on', function () {
     const pre = preprocessOf(meta({ h: 8, w: 8 }));
     const spots = [
@@ -228,7 +262,7 @@ describe('vision crop: cut, resize, normalise', function () {
     assert.throws(() => rawImageOf(undefined), /msg\.frame is missing/);
     assert.throws(() => rawImageOf({ data: Buffer.alloc(10), width: 4, height: 4, pixelFormat: 'Mono8' }), /has 10 bytes; Mono8 4×4 needs 16/);
     assert.throws(() => rawImageOf({ data: Buffer.alloc(16), width: 0, height: 4, pixelFormat: 'Mono8' }), /positive integers/);
-    assert.throws(() => rawImageOf({ data: Buffer.alloc(32), width: 4, height: 4, pixelFormat: 'Mono16' }), /pixelFormat "Mono16" is not supported/);
+    assert.throws(() => rawImageOf({ data: Buffer.alloc(32), width: 4, height: 4, pixelFormat: 'Mono14' }), /pixelFormat "Mono14" is not supported/);
     assert.throws(() => rawImageOf({ width: 4, height: 4, pixelFormat: 'Mono8' }), /no pixel data/);
     await assert.rejects(frameToImage({ data: Buffer.from('not an image') }), /could not be decoded/);
     await assert.rejects(frameToImage({ pixelFormat: 'png' }), /no pixel data/);

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp from './sharp';
 import { SpotFusionError } from '../errors';
 import type { Spot } from './recipe';
 import { batchDims, Preprocess } from './metadata';
@@ -42,6 +42,10 @@ export interface CropInfo {
   expectedDiameter?: number;
   stackupThickness?: number;
   head?: string | string[];
+  /** re-centring: where the nugget was found, relative to the spot's (located) nominal centre, frame px */
+  offset?: { dx: number; dy: number; score: number };
+  /** re-centring was asked for but no nugget was found within the margin: cut at the nominal place */
+  recenter?: 'not found';
   png?: Buffer;
 }
 
@@ -74,7 +78,25 @@ const RAW_FORMATS: Record<string, { channels: 1 | 3; order: SourceOrder }> = {
   bgr8: { channels: 3, order: 'BGR' },
   bgr8packed: { channels: 3, order: 'BGR' },
 };
+/** GenICam PFNC unpacked grey formats: one little-endian 16-bit word per pixel, the value in the low bits. */
+const RAW16_FORMATS: Record<string, number> = { mono10: 1023, mono12: 4095, mono16: 65535 };
 const ENCODED_FORMATS = new Set(['png', 'jpeg', 'jpg', 'tiff', 'bmp', 'webp', 'encoded']);
+
+/**
+ * 16-bit samples → 8-bit pixels: round(v · 255 / max), where max is the format's largest value (1023 for Mono10,
+ * 4095 for Mono12, 65535 for Mono16 and 16-bit PNG/TIFF), so black stays 0 and full scale becomes 255; a value
+ * above max (bits beyond the format) counts as max. The model sees the same 0…255 range as from an 8-bit frame.
+ */
+export function to8bit(words: Uint8Array, max: number): Uint8Array {
+  const n = words.length >> 1;
+  const out = new Uint8Array(n);
+  const k = 255 / max;
+  for (let i = 0; i < n; i++) {
+    const v = words[2 * i] | (words[2 * i + 1] << 8);
+    out[i] = v >= max ? 255 : Math.round(v * k);
+  }
+  return out;
+}
 
 function isBytes(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
@@ -82,7 +104,7 @@ function isBytes(v: unknown): v is Uint8Array {
 
 /**
  * msg.frame → raw pixels. Raw frames (Mono8/RGB8/BGR8 with data of width*height*channels bytes) are used in
- * place, without a copy; an encoded frame (frame.encoded, or data with pixelFormat png/jpeg/…) is decoded
+ * place, without a copy; Mono10/12/16 are scaled to 8 bits (to8bit, one copy); an encoded frame (frame.encoded, or data with pixelFormat png/jpeg/…) is decoded
  * once with sharp.
  */
 export async function frameToImage(frame: unknown, where = 'msg.frame'): Promise<RawImage> {
@@ -113,9 +135,24 @@ export function rawImageOf(frame: unknown, where = 'msg.frame'): RawImage | unde
     const data = new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.length);
     return { data, width: width as number, height: height as number, channels: spec.channels, order: spec.order };
   }
+  const max16 = RAW16_FORMATS[fmt];
+  if (max16 !== undefined && isBytes(f.data)) {
+    const { width, height } = f;
+    if (!Number.isInteger(width) || !Number.isInteger(height) || (width as number) <= 0 || (height as number) <= 0) {
+      throw new SpotFusionError('FRAME', `${where}.width and .height must be positive integers`);
+    }
+    const need = (width as number) * (height as number) * 2;
+    if (f.data.length !== need) {
+      throw new SpotFusionError('FRAME', `${where}.data has ${f.data.length} bytes; ${f.pixelFormat as string} ${width as number}×${height as number} needs ${need} (2 bytes a pixel)`);
+    }
+    return { data: to8bit(f.data, max16), width: width as number, height: height as number, channels: 1, order: 'MONO' };
+  }
   if (isBytes(f.encoded) || (isBytes(f.data) && (fmt === '' || ENCODED_FORMATS.has(fmt)))) return undefined;
   if (fmt && !spec && !ENCODED_FORMATS.has(fmt)) {
-    throw new SpotFusionError('FRAME', `${where}.pixelFormat "${f.pixelFormat as string}" is not supported (Mono8, RGB8, BGR8, or an encoded PNG/JPEG/TIFF)`);
+    throw new SpotFusionError(
+      'FRAME',
+      `${where}.pixelFormat "${f.pixelFormat as string}" is not supported (Mono8, RGB8, BGR8, Mono10/Mono12/Mono16, or an encoded PNG/JPEG/TIFF)`,
+    );
   }
   throw new SpotFusionError('FRAME', `${where} has no pixel data (data or encoded must be a Buffer)`);
 }
@@ -123,14 +160,19 @@ export function rawImageOf(frame: unknown, where = 'msg.frame'): RawImage | unde
 export async function decodeImage(bytes: Uint8Array, where = 'image'): Promise<RawImage> {
   try {
     // sharp's raw output is sRGB unless told otherwise: keep grey images grey (1 byte per pixel)
-    const grey = ((await sharp(bytes).metadata()).channels ?? 3) <= 2;
+    const meta = await sharp(bytes).metadata();
+    const grey = (meta.channels ?? 3) <= 2;
+    // 16 bits a sample (PNG, TIFF): decoded at 16 bits and scaled as raw Mono16 (to8bit), not left to libvips
+    const wide = meta.depth === 'ushort';
     const pipeline = sharp(bytes).removeAlpha();
-    if (grey) pipeline.toColourspace('b-w');
-    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    if (wide) pipeline.toColourspace(grey ? 'grey16' : 'rgb16');
+    else if (grey) pipeline.toColourspace('b-w');
+    const { data, info } = await pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 1 && info.channels !== 3) {
       throw new SpotFusionError('FRAME', `${where}: decoded image has ${info.channels} channels (expected 1 or 3)`);
     }
-    return { data, width: info.width, height: info.height, channels: info.channels, order: info.channels === 1 ? 'MONO' : 'RGB' };
+    const pixels = wide ? to8bit(data, 65535) : data;
+    return { data: pixels, width: info.width, height: info.height, channels: info.channels, order: info.channels === 1 ? 'MONO' : 'RGB' };
   } catch (err) {
     if (err instanceof SpotFusionError) throw err;
     throw new SpotFusionError('FRAME', `${where} could not be decoded: ${(err as Error).message}`, { cause: err });
@@ -180,6 +222,11 @@ function boxToFrame(spot: Spot, bx: number, by: number): [number, number] {
   return [spot.x + spot.w / 2 + dx * cos + dy * sin, spot.y + spot.h / 2 - dx * sin + dy * cos];
 }
 
+/** A box that cannot be cut by row copies: turned, or at a fractional place (moved by location/re-centring). */
+function sampled(spot: Spot): boolean {
+  return !!spot.rotation || !Number.isInteger(spot.x) || !Number.isInteger(spot.y);
+}
+
 /** Per-axis bilinear taps for resizing `inSize` → `outSize` (half-pixel centres, clamped). */
 interface Taps {
   i0: Int32Array;
@@ -214,11 +261,24 @@ export interface CropOptions {
 }
 
 /** Cut, resize and normalise every spot into one batch. */
+/** batches made by cropBatch in this process: frozen, so one still here is as it was made (valid) */
+const madeHere = new WeakSet<object>();
+
+/**
+ * True when `batch` is a batch cropBatch made in this process, unchanged (it is frozen): infer skips the schema
+ * check for it. A copy (Node-RED deep-copies a message for a second wire) or a batch built elsewhere is checked.
+ */
+export function isOwnBatch(batch: unknown): boolean {
+  return typeof batch === 'object' && batch !== null && madeHere.has(batch);
+}
+
 export function cropBatch(img: RawImage, spots: readonly Spot[], pre: Preprocess, opts: CropOptions = {}): CropResult {
   const crops: CropInfo[] = [];
   const good: Spot[] = [];
-  for (const spot of spots) {
+  for (const spot of spots as ReadonlyArray<Spot & Pick<CropInfo, 'offset'> & { notFound?: boolean }>) {
     const info: CropInfo = { spotId: spot.id, box: { x: spot.x, y: spot.y, w: spot.w, h: spot.h, rotation: spot.rotation ?? 0 } };
+    if (spot.offset) info.offset = spot.offset;
+    if (spot.notFound) info.recenter = 'not found';
     if (spot.expectedDiameter !== undefined) info.expectedDiameter = spot.expectedDiameter;
     if (spot.stackupThickness !== undefined) info.stackupThickness = spot.stackupThickness;
     if (spot.head !== undefined) info.head = spot.head;
@@ -248,7 +308,7 @@ export function cropBatch(img: RawImage, spots: readonly Spot[], pre: Preprocess
 
   good.forEach((spot, n) => {
     const base = n * per;
-    if (spot.rotation) {
+    if (sampled(spot)) {
       sampleRotated(img, spot, pre, weights, a, b, data, base, chanStride, pixStride);
       if (pixels) pixels.push(rotatedPixels(img, spot));
       return;
@@ -268,7 +328,10 @@ export function cropBatch(img: RawImage, spots: readonly Spot[], pre: Preprocess
   });
 
   const batch: Batch = { data, dims: batchDims(pre, good.length), layout: pre.layout, spotIds: good.map((s) => s.id) };
-  if (opts.model) batch.model = { name: opts.model.name, version: opts.model.version };
+  if (opts.model) batch.model = Object.freeze({ name: opts.model.name, version: opts.model.version });
+  Object.freeze(batch.dims);
+  Object.freeze(batch.spotIds);
+  madeHere.add(Object.freeze(batch));
   const result: CropResult = { crops, batch };
   if (pixels) result.pixels = pixels;
   return result;
@@ -375,7 +438,10 @@ function sampleAt(img: RawImage, px: number, py: number, k: number): number {
   return top + (bot - top) * fy;
 }
 
-/** A rotated ROI is sampled straight from the frame at the model's size (one interpolation, not two). */
+/**
+ * A rotated (or fractionally placed) ROI is sampled straight from the frame at the model's size (one
+ * interpolation, not two). The box's axes are stepped incrementally: no trigonometry per pixel.
+ */
 function sampleRotated(
   img: RawImage,
   spot: Spot,
@@ -392,10 +458,29 @@ function sampleRotated(
   const C = weights.length;
   const S = img.channels;
   const samp = [0, 0, 0];
+  const t = ((spot.rotation ?? 0) * Math.PI) / 180;
+  const cos = Math.cos(t);
+  const sin = Math.sin(t);
+  const sx = spot.w / W;
+  const sy = spot.h / H;
+  // frame position (pixel-centre coordinates) of output pixel (ox, oy): origin + ox·u + oy·v
+  const ux = sx * cos;
+  const uy = -sx * sin;
+  const vx = sy * sin;
+  const vy = sy * cos;
+  const bx0 = 0.5 * sx - spot.w / 2;
+  const by0 = 0.5 * sy - spot.h / 2;
+  const ox0 = spot.x + spot.w / 2 + bx0 * cos + by0 * sin - 0.5;
+  const oy0 = spot.y + spot.h / 2 - bx0 * sin + by0 * cos - 0.5;
   for (let oy = 0; oy < H; oy++) {
-    for (let ox = 0; ox < W; ox++) {
-      const [fx, fy] = boxToFrame(spot, ((ox + 0.5) * spot.w) / W, ((oy + 0.5) * spot.h) / H);
-      for (let k = 0; k < S; k++) samp[k] = sampleAt(img, fx - 0.5, fy - 0.5, k);
+    let fx = ox0 + oy * vx;
+    let fy = oy0 + oy * vy;
+    for (let ox = 0; ox < W; ox++, fx += ux, fy += uy) {
+      if (S === 1 && C === 1) {
+        out[base + (oy * W + ox) * pixStride] = sampleAt(img, fx, fy, 0) * a[0] + b[0];
+        continue;
+      }
+      for (let k = 0; k < S; k++) samp[k] = sampleAt(img, fx, fy, k);
       let o = base + (oy * W + ox) * pixStride;
       for (let c = 0; c < C; c++, o += chanStride) {
         const wc = weights[c];

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { SpotFusionError, describeError } from '../errors';
 import { batchDims, ModelMetadata, OutputSpec, Preprocess, preprocessOf, validateMetadata } from './metadata';
 import type { Batch } from './crop';
@@ -15,7 +15,9 @@ import { registry } from '../metrics';
  *
  * loadModel() reads the .onnx and the metadata JSON beside it, validates the metadata, opens one
  * InferenceSession and checks the metadata against what the session really has (input/output names, input
- * shape, output shapes where the runtime knows them) — a mismatch fails the load with a clear message.
+ * shape, output shapes where the runtime knows them), then runs zeros of the metadata's input shape once (a
+ * symbolic H/W must take the metadata's size, every output must give one row per input row) — a mismatch fails
+ * the load with a clear message.
  * ModelHost keeps the current model of a config node and swaps in new versions between parts.
  */
 
@@ -89,10 +91,13 @@ export function metadataPathFor(onnxPath: string): string {
   return join(dirname(onnxPath), `${basename(onnxPath, ext)}.json`);
 }
 
+/**
+ * One input dimension of the metadata against the graph's: a symbolic or unknown graph dimension takes any size
+ * the metadata gives (an export with dynamic N, H, W is the usual case; the probe run at load checks the size),
+ * a fixed one must be exactly the metadata's.
+ */
 function dimMatches(meta: number | string, real: number | string): boolean {
-  const metaDynamic = typeof meta === 'string' || meta === -1;
-  const realDynamic = typeof real === 'string' || real === -1;
-  if (metaDynamic || realDynamic) return metaDynamic === realDynamic || metaDynamic;
+  if (typeof real === 'string' || real === -1) return true;
   return meta === real;
 }
 
@@ -128,7 +133,7 @@ export function checkAgainstSession(meta: ModelMetadata, facts: SessionFacts, wh
     if (om.type !== 'float32') problems.push(`output "${o.name}" is ${om.type}; the contract needs float32`);
     const tail = om.shape.slice(1).reduce<number | undefined>((acc, d) => (typeof d === 'number' && d > 0 && acc !== undefined ? acc * d : undefined), 1);
     if (tail === undefined) continue;
-    const want = o.kind === 'classification' ? (o.labels as string[]).length : 1;
+    const want = headWidth(o);
     if (tail !== want) {
       problems.push(
         o.kind === 'classification'
@@ -138,6 +143,38 @@ export function checkAgainstSession(meta: ModelMetadata, facts: SessionFacts, wh
     }
   }
   if (problems.length) throw new SpotFusionError('MODEL', `${where}: metadata does not match the ONNX graph: ${problems.join('; ')}`);
+}
+
+/** The values a head gives per spot: one per label, or 1 for a regression head. */
+function headWidth(o: OutputSpec): number {
+  return o.kind === 'classification' ? (o.labels as string[]).length : 1;
+}
+
+/**
+ * Run zeros of the metadata's input shape once (2 rows when the batch is dynamic, else the fixed batch), so a
+ * graph whose symbolic H/W cannot take the metadata's size fails at load, not on the first part, and check
+ * that every output gives one row per input row with the values the metadata expects.
+ */
+export async function probeRun(meta: ModelMetadata, session: Pick<ort.InferenceSession, 'run'>, where = 'model'): Promise<void> {
+  const pre = preprocessOf(meta);
+  const rows = pre.fixedBatch ?? 2;
+  const dims = batchDims(pre, rows);
+  const names = meta.outputs.map((o) => o.name);
+  let results: ort.InferenceSession.OnnxValueMapType;
+  try {
+    results = await session.run({ [meta.input.name]: new (runtime().Tensor)('float32', new Float32Array(dims[0] * dims[1] * dims[2] * dims[3]), dims) }, names);
+  } catch (err) {
+    throw new SpotFusionError('MODEL', `${where}: the ONNX graph cannot run the metadata's input shape ${showShape(dims)} (a probe run with zeros failed): ${describeError(err)}`, { cause: err });
+  }
+  const problems: string[] = [];
+  for (const o of meta.outputs) {
+    const t = results[o.name];
+    const width = headWidth(o);
+    if (t.dims[0] !== rows || t.size !== rows * width) {
+      problems.push(`output "${o.name}" gives dims ${showShape(t.dims)} for an input of ${rows} rows; the contract needs ${rows} rows of ${width} value(s) (one row per input row)`);
+    }
+  }
+  if (problems.length) throw new SpotFusionError('MODEL', `${where}: the ONNX graph's outputs do not follow its input rows: ${problems.join('; ')}`);
 }
 
 function softmax(src: ArrayLike<number>, off: number, k: number, out: Float64Array): void {
@@ -232,7 +269,7 @@ export class Model {
     const per = batch.data.length / n;
     const fixed = this.preprocess.fixedBatch;
     const names = this.metadata.outputs.map((o) => o.name);
-    const widths = this.metadata.outputs.map((o) => (o.kind === 'classification' ? (o.labels as string[]).length : 1));
+    const widths = this.metadata.outputs.map(headWidth);
     const out = new Map<string, Float32Array>(names.map((name, i) => [name, new Float32Array(n * widths[i])]));
     const chunk = fixed ?? n;
     for (let start = 0; start < n; start += chunk) {
@@ -244,7 +281,7 @@ export class Model {
         data = padded;
       }
       const dims = [chunk, batch.dims[1], batch.dims[2], batch.dims[3]];
-      const feeds = { [this.metadata.input.name]: new ort.Tensor('float32', data, dims) };
+      const feeds = { [this.metadata.input.name]: new (runtime().Tensor)('float32', data, dims) };
       const results = await this.session.run(feeds, names);
       names.forEach((name, i) => {
         const t = results[name];
@@ -323,8 +360,20 @@ export function checkHeads(meta: ModelMetadata, heads: ReadonlyMap<string, reado
   }
 }
 
+let onnxruntime: typeof ort | undefined;
+
+/**
+ * onnxruntime-node as loaded by the first model (a flow without a model never loads it, docs/RELIABILITY.md).
+ * Every Tensor is made after a session exists, so it is loaded by then.
+ */
+function runtime(): typeof ort {
+  if (!onnxruntime) throw new SpotFusionError('MODEL', 'onnxruntime-node is not loaded: no model was loaded in this process yet');
+  return onnxruntime;
+}
+
 async function createSession(bytes: Uint8Array, cfg: SessionConfig, warn: (m: string) => void): Promise<ort.InferenceSession> {
-  const known = ort.listSupportedBackends().map((b) => b.name);
+  onnxruntime ??= await import('onnxruntime-node');
+  const known = onnxruntime.listSupportedBackends().map((b) => b.name);
   const eps: string[] = [];
   for (const e of (cfg.executionProviders ?? ['cpu']).map((x) => x.trim().toLowerCase()).filter((x) => x !== '')) {
     if (known.includes(e)) eps.push(e);
@@ -338,7 +387,7 @@ async function createSession(bytes: Uint8Array, cfg: SessionConfig, warn: (m: st
   };
   if (cfg.intraOpThreads && cfg.intraOpThreads > 0) base.intraOpNumThreads = cfg.intraOpThreads;
   try {
-    const s = await ort.InferenceSession.create(bytes, { ...base, executionProviders: eps });
+    const s = await runtime().InferenceSession.create(bytes, { ...base, executionProviders: eps });
     sessionsCreated++;
     sessionsOpen++;
     return s;
@@ -346,7 +395,7 @@ async function createSession(bytes: Uint8Array, cfg: SessionConfig, warn: (m: st
     if (eps.length === 1) throw err;
     // e.g. 'cuda' named on a machine without it: fall back to the CPU and say so
     warn(`execution providers [${eps.join(', ')}] failed (${describeError(err)}); using cpu`);
-    const s = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+    const s = await runtime().InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
     sessionsCreated++;
     sessionsOpen++;
     return s;
@@ -395,6 +444,7 @@ export async function loadModel(onnxPath: string, opts: LoadOptions = {}): Promi
   }
   try {
     checkAgainstSession(meta, session, basename(onnxPath));
+    await probeRun(meta, session, basename(onnxPath));
   } catch (err) {
     await releaseSession(session);
     throw err;

@@ -1,5 +1,6 @@
-import { assertValid } from '../schemas';
+import { assertValid, SchemaError } from '../schemas';
 import { SpotFusionError } from '../errors';
+import { checkLocate } from './locate';
 
 /**
  * Recipes: for each product/program, the weld spots (ROIs) the crop node cuts from a frame. A recipe set is
@@ -21,6 +22,35 @@ export interface Spot {
   stackupThickness?: number;
   /** which model head(s) apply; default every head */
   head?: string | string[];
+  /** re-centring: search the nugget within ± this many frame px of the (located) box centre */
+  search?: number;
+}
+
+/** One reference feature: a Mono8 patch taught from the golden frame at region (x, y, w, h). */
+export interface LocateFeature {
+  id: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  /** w·h bytes of Mono8, base64 */
+  patch: string;
+  minScore?: number;
+}
+
+/** Part location: where the recipe's part is in a frame, before its ROIs are cut (nodes/lib/vision/locate.ts). */
+export interface LocateSpec {
+  /** the golden frame's (sensor's) size: the features' regions lie inside it */
+  frame: { width: number; height: number };
+  features: LocateFeature[];
+  /** ± px around each feature's taught position (default 64) */
+  searchRange?: number;
+  /** lowest NCC score of a feature that counts as found (default 0.6) */
+  minScore?: number;
+  /** ± degrees: the rotation searched with one feature, the rotation accepted with several (default 2) */
+  rotationRange?: number;
+  /** px: how far a found feature may lie from where the fitted placement puts it (default 3) */
+  maxResidual?: number;
 }
 
 export interface Recipe {
@@ -28,26 +58,78 @@ export interface Recipe {
   product?: string;
   description?: string;
   spots: Spot[];
+  /** part location; after parsing always the section itself (a name of the set's `locates` is resolved) */
+  locate?: LocateSpec;
+  /** re-centring margin (px) for every spot without its own `search` */
+  spotSearch?: number;
 }
 
 export interface RecipeSet {
   description?: string;
+  /** locate sections shared by several recipes (programs of the same part), by name: recipe.locate = "name" */
+  locates?: Record<string, LocateSpec>;
   recipes: Recipe[];
 }
 
 /** Validate a recipe set (schema + unique programs + unique spot ids); `where` names the source in errors. */
 export function parseRecipeSet(value: unknown, where = 'recipes'): RecipeSet {
-  const set = assertValid<RecipeSet>('recipe-set', value, where);
+  let set: RecipeSet;
+  try {
+    set = assertValid<RecipeSet>('recipe-set', value, where);
+  } catch (err) {
+    throw nameRecipes(err, value, where);
+  }
   const programs = new Set<string>();
+  const resolved = new Map<number, LocateSpec>();
+  for (const [key, spec] of Object.entries(set.locates ?? {})) {
+    try {
+      checkLocate(spec, `${where}.locates.${key}`);
+    } catch (err) {
+      const users = set.recipes.filter((r) => (r.locate as unknown) === key).map((r) => JSON.stringify(r.program));
+      throw new SpotFusionError('RECIPE', `${users.length ? `recipe${users.length > 1 ? 's' : ''} ${users.join(', ')}` : 'no recipe'} (locate "${key}"): ${(err as Error).message}`);
+    }
+  }
   set.recipes.forEach((r, i) => {
     const key = String(r.program);
     if (programs.has(key)) {
       throw new SpotFusionError('RECIPE', `${where}.recipes[${i}].program ${JSON.stringify(r.program)} appears twice`);
     }
     programs.add(key);
-    checkSpots(r, `${where}.recipes[${i}]`);
+    const at = `${where}.recipes[${i}]`;
+    checkSpots(r, at);
+    const name = `recipe ${JSON.stringify(r.program)}${r.product ? ` (${r.product})` : ''}`;
+    const ref = r.locate as LocateSpec | string | undefined;
+    if (typeof ref === 'string') {
+      const shared = set.locates && Object.prototype.hasOwnProperty.call(set.locates, ref) ? set.locates[ref] : undefined;
+      if (!shared) {
+        throw new SpotFusionError('RECIPE', `${name}: ${at}.locate "${ref}" is not in ${where}.locates (known: ${Object.keys(set.locates ?? {}).join(', ') || 'none'})`);
+      }
+      resolved.set(i, shared);
+    } else if (ref) {
+      try {
+        checkLocate(ref, `${at}.locate`);
+      } catch (err) {
+        throw new SpotFusionError('RECIPE', `${name}: ${(err as Error).message}`);
+      }
+    }
   });
+  // a recipe that names a shared section gets the section itself (a copy of the recipe: the input is not changed)
+  if (resolved.size) return { ...set, recipes: set.recipes.map((r, i) => (resolved.has(i) ? { ...r, locate: resolved.get(i) } : r)) };
   return set;
+}
+
+/** A schema error whose fields lie in a recipe also names that recipe: "recipes.recipes[2].spots[0].w must be >= 1 (recipe program 7)". */
+function nameRecipes(err: unknown, value: unknown, where: string): unknown {
+  if (!(err instanceof SchemaError)) return err;
+  const list = typeof value === 'object' && value !== null ? (value as { recipes?: unknown }).recipes : undefined;
+  if (!Array.isArray(list)) return err;
+  const prefix = `${where}.recipes[`;
+  const problems = err.problems.map((p) => {
+    if (!p.startsWith(prefix)) return p;
+    const program = (list[Number(p.slice(prefix.length, p.indexOf(']', prefix.length)))] as { program?: unknown } | undefined)?.program;
+    return typeof program === 'string' || typeof program === 'number' ? `${p} (recipe program ${JSON.stringify(program)})` : p;
+  });
+  return new SchemaError('recipe-set', problems);
 }
 
 /** Validate one recipe given inline (msg.recipe). */
