@@ -1,10 +1,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { SpotFusionError, describeError } from '../lib/errors';
 import type { StateChange } from '../lib/connection';
-import { handleInput } from '../shared/input';
+import { handleInput, recordTiming } from '../shared/input';
 import type { NodeMeter } from '../lib/metrics';
-import { errorStatus } from '../shared/status';
+import { errorStatus, statusLine } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
+import { Translate, translator } from '../shared/i18n';
 import type { CameraConfigNode } from '../spotfusion-camera-config/types';
 import { encodeFrame, Frame, FrameSource, GrabRequest } from '../lib/camera/sources';
 import type { IncompleteInfo } from '../lib/camera/gige/gvsp';
@@ -23,10 +24,11 @@ const MAX_ENCODING = 4;
 /** a self-triggered camera updates the status at most this often (a trailing update shows the last frame) */
 const STATUS_EVERY_MS = 250;
 
-function frameStatus(frame: Frame, counters: Record<string, number>, skipped = 0): { fill: 'green'; shape: 'dot'; text: string } {
-  const inc = counters.incomplete ? `, ${counters.incomplete} incomplete` : '';
-  const skip = skipped ? `, ${skipped} skipped` : '';
-  return { fill: 'green', shape: 'dot', text: `#${frame.frameId} ${frame.width}×${frame.height} ${frame.pixelFormat}${inc}${skip}` };
+function frameStatus(tr: Translate, frame: Frame, counters: Record<string, number>, skipped = 0): { fill: 'green'; shape: 'dot'; text: string } {
+  const parts = [tr('camera-grab.status.frame', { frame: frame.frameId, width: frame.width, height: frame.height, format: frame.pixelFormat })];
+  if (counters.incomplete) parts.push(tr('camera-grab.status.incomplete', { count: counters.incomplete }));
+  if (skipped) parts.push(tr('camera-grab.status.skipped', { count: skipped }));
+  return { fill: 'green', shape: 'dot', text: parts.join(', ') };
 }
 
 /**
@@ -34,7 +36,7 @@ function frameStatus(frame: Frame, counters: Record<string, number>, skipped = 0
  * msg = { topic: cameraId, frame (, image) }. Follows the connection: listens to each new source after a reconnect.
  * Returns the function that stops it (on close).
  */
-function emitFrames(node: Node, config: CameraConfigNode, encode: string, count: (failed: boolean) => void): () => void {
+function emitFrames(tr: Translate, node: Node, config: CameraConfigNode, encode: string, count: (failed: boolean) => void): () => void {
   let source: FrameSource | undefined;
   let closed = false;
   let encoding = 0;
@@ -48,7 +50,7 @@ function emitFrames(node: Node, config: CameraConfigNode, encode: string, count:
     statusTimer = undefined;
     lastStatusAt = Date.now();
     if (closed || !last || !source || !config.connection.connected) return;
-    node.status(frameStatus(last, source.counters(), skipped));
+    statusLine(node).update(frameStatus(tr, last, source.counters(), skipped));
   };
   const scheduleStatus = (): void => {
     if (statusTimer || closed) return;
@@ -91,7 +93,7 @@ function emitFrames(node: Node, config: CameraConfigNode, encode: string, count:
   const onIncomplete = (info: IncompleteInfo): void => {
     if (closed) return;
     const total = source?.counters().incomplete ?? 0;
-    node.error(`camera ${config.cameraId}: incomplete frame dropped (block ${info.blockId}: ${info.reason}; ${total} so far)`, { topic: config.cameraId, dropped: info });
+    node.error(tr('camera-grab.errors.dropped', { camera: config.cameraId, block: info.blockId, reason: info.reason, total }), { topic: config.cameraId, dropped: info });
     scheduleStatus();
   };
 
@@ -125,6 +127,7 @@ function emitFrames(node: Node, config: CameraConfigNode, encode: string, count:
 
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
+  const tr = translator(RED);
 
   function CameraGrab(this: Node, def: CameraGrabDef): void {
     RED.nodes.createNode(this, def);
@@ -140,44 +143,48 @@ export = function register(RED: NodeAPI): void {
     // set once handleInput has made the node's meter (emitting starts before, to catch the first 'connected')
     const metered: { meter?: NodeMeter } = {};
     let warnedInput = false;
-    if (!config) node.status(errorStatus('no camera config selected'));
+    if (!config) node.status(errorStatus(tr('camera-grab.errors.noConfig')));
     else {
       // listen before registering, so the first 'connected' is not missed
       // frames the camera sends by itself count on the node's meter like answered messages
-      if (selfTriggered) stopEmitting = emitFrames(node, config, encodeDef, (failed) => metered.meter?.finish(metered.meter.start(), failed));
+      if (selfTriggered) stopEmitting = emitFrames(tr, node, config, encodeDef, (failed) => metered.meter?.finish(metered.meter.start(), failed));
       config.register(node);
     }
 
     metered.meter = handleInput(
       node,
       async (msg, send) => {
-        if (!config) throw new SpotFusionError('CONFIG', 'camera-grab has no camera config node: open the node and select one');
+        if (!config) throw new SpotFusionError('CONFIG', tr('camera-grab.errors.noConfigNode'));
         if (selfTriggered) {
           // the camera triggers itself: a message grabs nothing (said once, not per message)
           if (!warnedInput) {
             warnedInput = true;
-            node.warn(`camera ${config.cameraId} triggers itself (trigger: hardware): camera-grab sends one message per frame and ignores input messages`);
+            node.warn(tr('camera-grab.errors.selfTriggered', { camera: config.cameraId }));
           }
           return;
         }
         const m = msg as Msg;
         const source = config.connection.client();
         const req: GrabRequest = { timeoutMs: timeoutDef ?? config.timeoutMs };
-        const sim = m.simulator as { seed?: unknown; classOverrides?: unknown } | undefined;
+        const sim = m.simulator as { seed?: unknown; classOverrides?: unknown; placement?: unknown } | undefined;
         if (sim !== undefined) {
-          if (typeof sim !== 'object' || sim === null) throw new SpotFusionError('MSG', 'msg.simulator must be an object { seed?, classOverrides? }');
+          if (typeof sim !== 'object' || sim === null) throw new SpotFusionError('MSG', tr('camera-grab.errors.simulator'));
           if (sim.seed !== undefined) {
-            if (typeof sim.seed !== 'string' && typeof sim.seed !== 'number') throw new SpotFusionError('MSG', 'msg.simulator.seed must be a string or number');
+            if (typeof sim.seed !== 'string' && typeof sim.seed !== 'number') throw new SpotFusionError('MSG', tr('camera-grab.errors.seed'));
             req.seed = sim.seed;
           }
           if (sim.classOverrides !== undefined) req.classOverrides = sim.classOverrides as GrabRequest['classOverrides'];
+          // checked field by field by the simulator (a SIMULATOR error naming the field)
+          if (sim.placement !== undefined) req.placement = sim.placement as GrabRequest['placement'];
         }
+        const started = process.hrtime.bigint();
         const frame = await source.grab(req);
         m.frame = frame;
+        recordTiming(m, 'grab', started);
         const enc = typeof m.encode === 'string' ? m.encode : encodeDef;
-        if (!ENCODINGS.includes(enc)) throw new SpotFusionError('MSG', `msg.encode must be one of ${ENCODINGS.join(', ')}, got "${enc}"`);
+        if (!ENCODINGS.includes(enc)) throw new SpotFusionError('MSG', tr('camera-grab.errors.encode', { encodings: ENCODINGS.join(', '), value: String(enc) }));
         if (enc !== 'none') m.image = await encodeFrame(frame, enc as 'png' | 'jpeg');
-        node.status(frameStatus(frame, source.counters()));
+        statusLine(node).update(frameStatus(tr, frame, source.counters()));
         send(m);
       },
       config ? { okStatus: () => config.statusNow() } : {},

@@ -8,7 +8,7 @@ const { runProperty } = require('./harness');
 const PROPS = path.join(__dirname, 'props', 'genicam.js');
 
 describe('fuzz: GenICam formulas and XML node maps', function () {
-  this.timeout(120000);
+  this.timeout(240000); // under CI each property runs twice: the fixed seed and the fresh one (harness.js)
   it('formulas: random token soups, text and deep nesting parse or fail with GENICAM errors; evaluation never throws anything else', async function () {
     await runProperty(PROPS, 'formula', 5000, 60000);
   });

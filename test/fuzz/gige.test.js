@@ -8,7 +8,7 @@ const { runProperty } = require('./harness');
 const PROPS = path.join(__dirname, 'props', 'gige.js');
 
 describe('fuzz: GVCP and GVSP packets', function () {
-  this.timeout(120000);
+  this.timeout(240000); // under CI each property runs twice: the fixed seed and the fresh one (harness.js)
   it('decoders (ack, command, discovery ack, GVSP header, image leader) take any bytes', async function () {
     await runProperty(PROPS, 'decoders', 5000, 60000);
   });

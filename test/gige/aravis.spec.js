@@ -2,7 +2,7 @@
 // Runs ONLY inside a network namespace with nothing but loopback (test/support/netns-run.sh, started by
 // test/unit/camera-aravis.test.js): the aravis fake camera broadcasts discovery on every interface.
 const assert = require('node:assert/strict');
-const { mkdtempSync, writeFileSync, rmSync } = require('node:fs');
+const { mkdtempSync, writeFileSync, rmSync, readFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { zipSync, strToU8 } = require('fflate');
@@ -10,7 +10,8 @@ const { GigeCamera } = require('../../dist/nodes/lib/camera/gige/camera');
 const { GvcpClient } = require('../../dist/nodes/lib/camera/gige/gvcp');
 const { SharedConnection } = require('../../dist/nodes/lib/connection');
 const { gigeDriver } = require('../../dist/nodes/lib/camera/sources');
-const { assertLoopbackOnly, startFake, stopFake, checkPattern, sleep } = require('../support/aravis-fake');
+const { assertLoopbackOnly, startFake, stopFake, checkPattern, sleep, streamFaults, netFaults, clearStreamFaults, events } = require('../support/aravis-fake');
+const { gigeCameraPeer } = require('../support/gige-peer');
 
 assertLoopbackOnly();
 
@@ -41,6 +42,7 @@ describe('GigE Vision against the aravis fake camera (network namespace, lo only
     fake = await startFake();
   });
   afterEach(async function () {
+    clearStreamFaults();
     for (const c of open.splice(0)) await c.close();
     await stopFake(fake);
   });
@@ -144,6 +146,128 @@ describe('GigE Vision against the aravis fake camera (network namespace, lo only
     for (let i = 1; i < ids.length; i++) assert.ok(ids[i] !== ids[i - 1]);
     assert.equal(cam.stats.incomplete, 0);
     assert.equal(cam.stats.lostPackets, 0);
+  });
+
+  for (const lossPerMille of [5, 10]) {
+    it(`keeps frames flowing at ${lossPerMille / 10} % stream loss and 0.5 % duplication (nftables): each incomplete frame reported once, never a jam`, async function () {
+      // small frames at a high rate: many blocks in flight, as with big frames on a fast link
+      const cam = await camera({ trigger: 'freerun', packetSize: 1400, features: { Width: 128, Height: 128, AcquisitionFrameRate: 500 } });
+      await cam.grab();
+      streamFaults({ lossPerMille, dupPerMille: 5 });
+      const reported = new Map();
+      const complete = new Set();
+      let wrong = 0;
+      cam.on('incomplete', (i) => reported.set(i.blockId, (reported.get(i.blockId) ?? 0) + 1));
+      cam.on('frame', (f) => {
+        complete.add(f.blockId);
+        if (checkPattern(f) !== 0) wrong++;
+      });
+      // 128×128 Mono8 in 1400-byte packets is 14 packets a frame: at 1 % loss ~87 % of the frames are whole
+      await events(cam, 'frame', 300, 10000);
+      await events(cam, 'frame', 300, 5000); // and they keep coming (before the fix: 0 frames/s after ~1 s)
+      clearStreamFaults();
+      assert.ok(reported.size > 0, 'the loss made incomplete frames');
+      assert.deepEqual([...reported.values()].filter((n) => n !== 1), [], 'each incomplete frame is reported once');
+      assert.deepEqual([...complete].filter((id) => reported.has(id)), [], 'no block is both complete and incomplete');
+      assert.equal(wrong, 0, 'every complete frame is pixel-exact');
+      assert.equal(cam.canResend, false, "the fake's capability register says it cannot resend");
+      assert.equal(cam.stats.resendRequests, 0, 'so no PACKETRESEND is sent');
+    });
+  }
+
+  it('retries a control request whose send fails (every 4th GVCP send dropped by nftables: EPERM), the camera stays', async function () {
+    const cam = await camera({ trigger: 'software', timeoutMs: 100 });
+    let lost;
+    cam.on('lost', (e) => (lost = e));
+    netFaults('udp dport 3956 numgen inc mod 4 == 0 drop');
+    for (let i = 0; i < 40; i++) assert.equal(await cam.gvcp.readReg(0x0a00), 2, `request ${i}`);
+    assert.equal(checkPattern(await cam.grab()), 0);
+    clearStreamFaults();
+    assert.ok(cam.gvcp.stats.sendErrors >= 10, `send errors: ${cam.gvcp.stats.sendErrors}`);
+    assert.equal(lost, undefined);
+  });
+
+  it('a PACKETRESEND that cannot be sent costs that frame only, never the camera (our peer camera, nftables drops it)', async function () {
+    const peer = await gigeCameraPeer();
+    try {
+      const cam = await camera({ port: peer.port, trigger: 'hardware', packetSize: 36 + 512 });
+      let lost;
+      cam.on('lost', (e) => (lost = e));
+      // GVCP command 0x0040 (PACKETRESEND) at byte 2 of the UDP payload
+      netFaults(`udp dport ${peer.port} @th,80,16 0x0040 drop`);
+      const inc = events(cam, 'incomplete', 1, 3000);
+      await peer.pulse({ drop: [2] });
+      await inc;
+      assert.equal(lost, undefined, 'the camera was not marked lost');
+      assert.ok(cam.gvcp.stats.resendSendErrors >= 1);
+      const got = new Promise((resolve) => cam.once('frame', resolve));
+      const id = await peer.pulse();
+      assert.ok((await got).data.equals(peer.pattern(id)));
+      assert.equal(lost, undefined, 'the camera was not marked lost');
+      clearStreamFaults();
+      await cam.close();
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('a camera lost after failed sends is released (CCP written back) and re-opened at once, without waiting out its heartbeat', async function () {
+    const conn = new SharedConnection(gigeDriver({ host: '127.0.0.1', trigger: 'software', timeoutMs: 100, retries: 1 }, 'fake'), { baseMs: 100, maxMs: 500 });
+    const errors = [];
+    conn.on('state', (s) => {
+      if (s.lastError) errors.push(s.lastError);
+    });
+    try {
+      conn.acquire({});
+      await waitState(conn, 'connected');
+      const lost = waitState(conn, 'reconnecting');
+      netFaults('udp dport 3956 drop'); // every GVCP send fails (EPERM) until the loss is noticed
+      await lost;
+      clearStreamFaults();
+      await waitState(conn, 'connected');
+      assert.match(errors[0], /stopped answering.*last send failed/);
+      assert.deepEqual(errors.filter((e) => /control refused/.test(e)), [], 'our old session released control');
+      assert.equal(conn.failures, 1, 're-opened on the first attempt');
+      assert.equal(checkPattern(await conn.client().grab()), 0);
+    } finally {
+      clearStreamFaults();
+      await conn.destroy();
+    }
+  });
+
+  it('a value the camera refuses (range, enumeration entry) is a permanent CONFIG error naming the feature and the value', async function () {
+    for (const [features, why] of [
+      [{ PixelFormat: 'Mono12p' }, /setting PixelFormat = "Mono12p" failed: .*"Mono12p" is not one of .*Mono8/],
+      [{ ExposureTime: 1 }, /setting ExposureTime = 1 failed: .*ExposureTimeAbs: 1 is outside 10…/],
+      [{ Height: 4096 }, /setting Height = 4096 failed: .*outside 1…2048/],
+    ]) {
+      const cam = new GigeCamera({ host: '127.0.0.1', features });
+      open.push(cam);
+      await assert.rejects(cam.open(), (e) => e.code === 'CONFIG' && why.test(e.message));
+    }
+  });
+
+  it('grabs single 2048×2048 Mono8 frames complete and pixel-exact; sizes SO_RCVBUF from the frame and notes an OS cap with rmem_max', async function () {
+    const cam = await camera({ trigger: 'software', features: { Width: 2048, Height: 2048 } });
+    // packet size auto: the fake fires no SCPS test packet, lo's MTU is 65536: jumbo 9000, and the fake sends that
+    assert.equal(cam.packetSize, 9000);
+    assert.match(cam.packetSizeNote, /packet size 9000 bytes from the link \(at most 9000, MTU of lo 65536\): the camera sent no test packet/);
+    for (let i = 0; i < 3; i++) {
+      const f = await cam.grab(5000);
+      assert.equal(f.data.length, 2048 * 2048);
+      assert.equal(checkPattern(f), 0, `frame ${f.blockId}`);
+    }
+    assert.equal(cam.stats.incomplete, 0);
+    const rx = cam.gvsp;
+    assert.equal(rx.recvBufferAsked, 4 * 2048 * 2048, 'four frames');
+    const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    // Linux grants min(asked, rmem_max) and reports twice that
+    assert.equal(rx.recvBufferBytes, 2 * Math.min(rx.recvBufferAsked, rmemMax));
+    if (rmemMax < rx.recvBufferAsked) {
+      assert.match(cam.recvBufferWarning, new RegExp(`got a ${rx.recvBufferBytes}-byte receive buffer of the ${rx.recvBufferAsked} asked .*net\\.core\\.rmem_max = ${rmemMax}.*sysctl -w net\\.core\\.rmem_max=${rx.recvBufferAsked}`));
+    } else {
+      assert.equal(cam.recvBufferWarning, undefined);
+    }
   });
 
   it('reads the zipped GenICam XML the fake serves with -g', async function () {

@@ -63,7 +63,8 @@ describe('camera-grab in Node-RED against the aravis fake camera (network namesp
     }
     assert.equal(new Set(ids).size, 5, 'five different frames');
     assert.equal(lastStatus('grab').fill, 'green');
-    assert.equal(lastStatus('grab').text, `#${ids[4]} 512×512 Mono8`);
+    // a text-only status change shows at most every 250 ms (StatusLine), and the latest one always shows
+    await until(() => lastStatus('grab').text === `#${ids[4]} 512×512 Mono8`, 2000, `status naming the last frame #${ids[4]}`);
 
     // the camera dies: red status with the reason, and a message now fails to Catch
     await stopFake(fake);
@@ -83,7 +84,29 @@ describe('camera-grab in Node-RED against the aravis fake camera (network namesp
     const again = await grabN(3);
     for (const m of again) assert.equal(checkPattern(m.frame, true), 0);
     assert.equal(lastStatus('grab').fill, 'green');
-    assert.match(lastStatus('grab').text, /^#\d+ 512×512 Mono8$/);
+    const last = again[again.length - 1].frame.frameId;
+    await until(() => lastStatus('grab').text === `#${last} 512×512 Mono8`, 2000, `status naming the last frame #${last}`);
+  });
+
+  it('a setting the camera rejects (Width 2448 on the 2048-wide fake): "failed" with feature and value, no retries; a redeploy with a new value connects', async function () {
+    await helper.load(NODES, flow({ trigger: 'software', roiWidth: 2448 }));
+    const conn = helper.getNode('cam').connection;
+    await until(() => conn.state === 'failed', 10000, `failed (now ${conn.state}: ${conn.lastError})`);
+    assert.match(conn.lastError, /setting Width = 2448 failed: camera 127\.0\.0\.1:3956 rejects it \(Width: 2448 is outside 1…2048\)/);
+    assert.equal(conn.pendingRetry, false, 'no retry scheduled');
+    assert.equal(conn.failures, 0);
+    assert.equal(lastStatus('grab').fill, 'red');
+    assert.match(lastStatus('grab').text, /Width = 2448 failed/);
+    const caught = nextMessage(helper.getNode('caught'), () => true, 5000);
+    helper.getNode('grab').receive({ payload: 'p1' });
+    assert.match((await caught).error.message, /failed.*Width = 2448/);
+    // the user changes the setting and deploys: it starts again
+    await helper.unload();
+    await helper.load(NODES, flow({ trigger: 'software', roiWidth: 1024 }));
+    await until(() => helper.getNode('cam').connection.state === 'connected', 10000, 'connected with the new width');
+    const [m] = await grabN(1);
+    assert.equal(m.frame.width, 1024);
+    assert.equal(checkPattern(m.frame), 0);
   });
 
   it("hardware trigger on the fake's software source: one message per frame without input messages", async function () {

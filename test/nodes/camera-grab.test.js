@@ -8,7 +8,7 @@ const sharp = require('sharp');
 const { helper, onTab, nextMessage, until } = require('../support/red');
 const configNode = require('../../dist/nodes/spotfusion-camera-config/spotfusion-camera-config.js');
 const grabNode = require('../../dist/nodes/camera-grab/camera-grab.js');
-const { renderFrame } = require('../../dist/nodes/lib/camera/simulator');
+const { renderFrame, withJpegArtefacts } = require('../../dist/nodes/lib/camera/simulator');
 const { gigeCameraPeer } = require('../support/gige-peer');
 
 const NODES = [configNode, grabNode];
@@ -70,6 +70,21 @@ describe('camera-grab node', function () {
       assert.ok(!second.frame.data.equals(f.data));
     });
 
+    it('electrode wear (simWear): the worn spot\'s nugget shrinks with the frame number, the others are as without wear', async function () {
+      await helper.load(NODES, flow({ ...SIM, simWear: '{"S02": {"pxPerPart": 1.5, "fromPart": 1}}', simPool: 4 }));
+      await connected();
+      for (let n = 1; n <= 3; n++) {
+        const { frame } = await grab();
+        assert.equal(frame.frameId, n);
+        assert.ok(frame.truth.some((t) => t.spotId === 'S02' && t.class !== 'missing'), 'the worn spot is in the recipe');
+        const plain = renderFrame({ seed: `unit:${n}`, width: 320, height: 240, spots: frame.truth.map((t) => ({ id: t.spotId, x: t.expectedX, y: t.expectedY, expectedDiameterPx: 24 })) });
+        for (const [i, t] of frame.truth.entries()) {
+          const want = t.spotId === 'S02' && plain.truth[i].class !== 'missing' ? Math.max(1, plain.truth[i].diameterPx - 1.5 * (n - 1)) : plain.truth[i].diameterPx;
+          assert.ok(Math.abs(t.diameterPx - want) < 1e-9, `frame ${n} ${t.spotId}: ${t.diameterPx} vs ${want}`);
+        }
+      }
+    });
+
     it('renders the frame msg.simulator asks for, and encodes PNG when asked', async function () {
       await helper.load(NODES, flow(SIM, { encode: 'png' }));
       await connected();
@@ -88,6 +103,39 @@ describe('camera-grab node', function () {
       assert.match(bad.error.message, /msg\.encode must be one of none, png, jpeg/);
       const bad2 = await grabError({ simulator: 'x' });
       assert.match(bad2.error.message, /msg\.simulator must be an object/);
+    });
+
+    it('draws each part within the placement tolerance, with the optics and JPEG artefacts configured (truth in msg.frame)', async function () {
+      const LINE = { ...SIM, simWidth: 480, simHeight: 400, simShift: 20, simAngle: 1.5, simBlur: 0.8, simVignette: 0.25, simExposure: 0.3, simNoise: 4, simJpeg: 85 };
+      await helper.load(NODES, flow(LINE));
+      await connected();
+      const a = (await grab()).frame;
+      const b = (await grab()).frame;
+      for (const f of [a, b]) {
+        assert.ok(Math.abs(f.placement.dx) <= 20 && Math.abs(f.placement.dy) <= 20 && Math.abs(f.placement.angleDeg) <= 1.5, JSON.stringify(f.placement));
+        assert.ok(Array.isArray(f.fiducials));
+      }
+      assert.notDeepEqual(a.placement, b.placement);
+      const spots = a.truth.map((t) => ({ id: t.spotId, x: t.expectedX, y: t.expectedY, expectedDiameterPx: 24 }));
+      const opts = { seed: 'unit:1', width: 480, height: 400, spots, placementTolerance: { shiftPx: 20, angleDeg: 1.5 }, optics: { blurSigma: 0.8, vignette: 0.25, exposureDrift: 0.3 }, noiseSigma: 4 };
+      const raw = renderFrame(opts);
+      assert.deepEqual(a.placement, raw.placement);
+      assert.deepEqual(a.truth, raw.truth);
+      assert.ok(!a.data.equals(raw.data), 'JPEG artefacts');
+      assert.ok(a.data.equals((await withJpegArtefacts(raw, 85)).data), 'frame n is seed "<seed>:n" through JPEG quality 85');
+      // msg.simulator.placement puts the part exactly there
+      const c = (await grab({ simulator: { seed: 7, placement: { dx: 3, dy: -2, angleDeg: 0.5 } } })).frame;
+      assert.deepEqual(c.placement, { dx: 3, dy: -2, angleDeg: 0.5 });
+      const bad = await grabError({ simulator: { placement: { dx: 3, dy: 'down', angleDeg: 0 } } });
+      assert.match(bad.error.message, /placement\.dy must be a number/);
+      await helper.unload();
+      await helper.load(NODES, flow({ ...SIM, simJpeg: 101 }));
+      await until(() => helper.getNode('cam').connection.state === 'failed', 5000, 'failed');
+      assert.match(helper.getNode('cam').connection.lastError, /simJpeg must be a number in 0…100, got 101/);
+      await helper.unload();
+      await helper.load(NODES, flow({ ...SIM, simBlur: 30 }));
+      await until(() => helper.getNode('cam').connection.state === 'failed', 5000, 'failed');
+      assert.match(helper.getNode('cam').connection.lastError, /simBlur must be a number in 0…20, got 30/);
     });
 
     it('turns a bad configuration into a permanent, named error', async function () {
@@ -312,6 +360,29 @@ describe('camera-grab node', function () {
       await until(() => grab.status.lastCall?.args[0].text === `#${good} 64×48 Mono8, 1 incomplete`, 3000, 'status with the count');
     });
 
+    it('GigE: the packet size chosen is logged; a stream worker that dies turns the status red with the reason, then the camera reconnects and grabs', async function () {
+      peer = await gigeCameraPeer();
+      await helper.load(NODES, flow({ source: 'gige', host: '127.0.0.1', gvcpPort: peer.port, trigger: 'software' }));
+      await connected();
+      const cam = helper.getNode('cam');
+      const logged = cam.log.getCalls().map((c) => String(c.args[0]));
+      assert.ok(
+        logged.some((t) => /packet size 9000 bytes from the link \(at most 9000, MTU of lo 65536\)/.test(t)),
+        `packet size logged: ${logged.join(' | ')}`,
+      );
+      const first = await grab({ payload: 'before' });
+      assert.ok(first.frame.data.equals(peer.pattern(first.frame.frameId)));
+      const node = helper.getNode('grab');
+      const camera = cam.connection.client().camera;
+      await camera.gvsp.worker.terminate();
+      await until(() => node.status.getCalls().some((c) => c.args[0].fill === 'red' && /stream worker exited/.test(c.args[0].text)), 5000, 'red status naming the worker');
+      await connected();
+      assert.notEqual(cam.connection.client().camera, camera, 'a new camera session');
+      const m = await grab({ payload: 'after' });
+      assert.equal(m.payload, 'after');
+      assert.ok(m.frame.data.equals(peer.pattern(m.frame.frameId)), 'pixel-exact after the reconnect');
+    });
+
     it('GigE: an unknown trigger source is a permanent error naming what the camera offers', async function () {
       peer = await gigeCameraPeer();
       await helper.load(NODES, flow({ source: 'gige', host: '127.0.0.1', gvcpPort: peer.port, trigger: 'hardware', triggerSource: 'Line7' }));
@@ -351,7 +422,7 @@ describe('camera-grab node', function () {
       await helper.unload();
       await helper.load(NODES, flow({ source: 'gige', host: '127.0.0.1', packetSize: 99999 }));
       await until(() => helper.getNode('cam').connection.state === 'failed', 5000, 'failed');
-      assert.match(helper.getNode('cam').connection.lastError, /packetSize must be a number in 576…16384/);
+      assert.match(helper.getNode('cam').connection.lastError, /packetSize must be auto or an integer in 576…16384, got 99999/);
     });
   });
 });

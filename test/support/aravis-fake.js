@@ -55,4 +55,51 @@ function checkPattern(frame, exactId = false) {
   return bad;
 }
 
-module.exports = { assertLoopbackOnly, startFake, stopFake, checkPattern, sleep };
+/**
+ * Stream packet loss (and duplication) made by nftables, ONLY inside the loopback-only namespace (the kernel has no
+ * netem): every UDP packet that is neither to nor from the GVCP port 3956 (i.e. GVSP stream packets) is dropped
+ * with probability lossPerMille/1000, and, when dupPerMille is given, sent twice with that probability. The table
+ * lives in this namespace and dies with it; clearStreamFaults() removes it earlier.
+ */
+function streamFaults({ lossPerMille = 0, dupPerMille = 0 } = {}) {
+  assertLoopbackOnly();
+  clearStreamFaults();
+  const stream = 'meta l4proto udp udp sport != 3956 udp dport != 3956';
+  const rules = ['add table ip sf_faults', 'add chain ip sf_faults out { type filter hook output priority 0 ; policy accept ; }'];
+  if (dupPerMille > 0) rules.push(`add rule ip sf_faults out ${stream} numgen random mod 1000 < ${dupPerMille} dup to 127.0.0.1`);
+  if (lossPerMille > 0) rules.push(`add rule ip sf_faults out ${stream} numgen random mod 1000 < ${lossPerMille} drop`);
+  execFileSync('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+}
+
+/** Extra nftables rules (output hook, same table as streamFaults), e.g. 'udp dport 3956 numgen inc mod 4 == 0 drop'. */
+function netFaults(...rules) {
+  assertLoopbackOnly();
+  clearStreamFaults();
+  const lines = ['add table ip sf_faults', 'add chain ip sf_faults out { type filter hook output priority 0 ; policy accept ; }', ...rules.map((r) => `add rule ip sf_faults out ${r}`)];
+  execFileSync('nft', ['-f', '-'], { input: lines.join('\n') + '\n' });
+}
+
+function clearStreamFaults() {
+  assertLoopbackOnly();
+  execFileSync('nft', ['-f', '-'], { input: 'table ip sf_faults\ndelete table ip sf_faults\n' });
+}
+
+/** Resolves once `emitter` emitted `name` `count` times; rejects after timeoutMs with what it saw. */
+function events(emitter, name, count, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const t = setTimeout(() => {
+      emitter.removeListener(name, on);
+      reject(new Error(`${n} of ${count} '${name}' events within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function on() {
+      if (++n < count) return;
+      clearTimeout(t);
+      emitter.removeListener(name, on);
+      resolve();
+    }
+    emitter.on(name, on);
+  });
+}
+
+module.exports = { assertLoopbackOnly, startFake, stopFake, checkPattern, sleep, streamFaults, netFaults, clearStreamFaults, events };

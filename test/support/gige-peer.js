@@ -145,11 +145,15 @@ function peerPattern(width, height, n) {
  * the GenICam XML from the first-URL register, stream channel set-up, PACKETRESEND, and GVSP frames of
  * peerPattern(). Its trigger sources are `triggerSources` (default Line1, Software). pulse() is a rising edge on
  * the first line: with TriggerMode On and that line as TriggerSource while acquiring, the camera sends a frame on
- * its own, as a hardware-triggered camera does (`lose`: packet ids that never arrive, not even when resent).
+ * its own, as a hardware-triggered camera does (`lose`: packet ids that never arrive, not even when resent; `drop`:
+ * packet ids lost once, sent when asked again).
  * `image(blockId, width, height)`: the Mono8 pixels of each frame (default peerPattern). dieMidFrame() and powerOn():
- * a camera that loses power in the middle of sending a frame and, later, boots again.
+ * a camera that loses power in the middle of sending a frame and, later, boots again. `canResend` (default true): what
+ * its GVCP capability register says about PACKETRESEND; `resends` lists the PACKETRESEND requests it got.
+ * `testPackets`: it answers SCPS writes with the fire-test-packet bit by sending one test packet of that size, when
+ * the size is at most `linkMtu` (a link that drops larger packets); `testFires` lists the sizes asked.
  */
-async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line1', 'Software'], image } = {}) {
+async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line1', 'Software'], image, canResend = true, testPackets = false, linkMtu = 65536 } = {}) {
   const gvcp = await bindUdp();
   const stream = await bindUdp();
   const xml = Buffer.from(peerXml(triggerSources));
@@ -161,6 +165,7 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
   const regs = new Map([
     [P.Reg.HEARTBEAT_TIMEOUT, 3000],
     [P.Reg.STREAM_CHANNELS, 1],
+    [P.Reg.GVCP_CAPABILITY, canResend ? P.CAP_PACKET_RESEND : 0],
     [P.Reg.CCP, 0],
     [P.Reg.SCPS0, 1500],
     [R.Width, width],
@@ -172,6 +177,9 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
   const state = { acquiring: false, blockId: 0, sent: 0, answering: true, dead: false, dying: undefined };
   const boot = new Map(regs);
   const writes = [];
+  const resends = [];
+  // SCPS writes with the fire-test-packet bit, and the sizes whose test packet was sent (not larger than linkMtu)
+  const testFires = [];
 
   function readMem(address, count) {
     for (const [base, buf] of mem) {
@@ -184,7 +192,8 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
     return undefined;
   }
 
-  async function sendFrame({ lose = [] } = {}) {
+  async function sendFrame({ lose = state.loseNext ?? [], drop = [] } = {}) {
+    state.loseNext = undefined;
     const port = regs.get(P.Reg.SCP0) ?? 0;
     if (!port) return undefined;
     state.blockId = state.blockId >= 0xffff ? 1 : state.blockId + 1;
@@ -205,7 +214,7 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
         d.resolve({ blockId: id, sent: i, total: pk.length });
         return undefined;
       }
-      if (lose.includes(i)) continue;
+      if (lose.includes(i) || drop.includes(i)) continue;
       await new Promise((r) => stream.send(packet, port, P.ipToString(regs.get(P.Reg.SCDA0) ?? 0x7f000001), r));
     }
     state.sent += 1;
@@ -247,7 +256,16 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
           writes.push([a, v]);
           if (a === R.AcquisitionStart) state.acquiring = true;
           else if (a === R.AcquisitionStop) state.acquiring = false;
-          else if (a === R.TriggerSoftware) {
+          else if (a === P.Reg.SCPS0 && v & P.SCPS_FIRE_TEST) {
+            // a test packet of the asked size (IP and UDP headers included), unless the "link" cannot carry it
+            // (do-not-fragment: a larger one is dropped on the way)
+            const size = v & 0xffff;
+            testFires.push(size);
+            regs.set(a, (v & ~P.SCPS_FIRE_TEST) >>> 0);
+            if (testPackets && size <= linkMtu && regs.get(P.Reg.SCP0)) {
+              stream.send(Buffer.alloc(size - 28), regs.get(P.Reg.SCP0), P.ipToString(regs.get(P.Reg.SCDA0) ?? 0x7f000001));
+            }
+          } else if (a === R.TriggerSoftware) {
             if (state.acquiring && regs.get(R.TriggerMode) === 1 && triggerSources[regs.get(R.TriggerSource) ?? 0] === 'Software') setImmediate(fire);
           } else regs.set(a, v);
         }
@@ -267,6 +285,7 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
         const blockId = p.readUInt16BE(2);
         const first = p.readUInt32BE(4) & 0xffffff;
         const last = p.readUInt32BE(8) & 0xffffff;
+        resends.push({ blockId, first, last });
         const pk = blocks.get(blockId);
         if (!pk) return undefined;
         for (let i = first; i <= last; i++) {
@@ -287,11 +306,17 @@ async function gigeCameraPeer({ width = 64, height = 48, triggerSources = ['Line
     regs,
     R,
     writes,
+    resends,
+    testFires,
     get acquiring() {
       return state.acquiring;
     },
     get sent() {
       return state.sent;
+    },
+    /** the next frame the camera sends (on any trigger) lacks these packet ids, even when asked again */
+    loseNext(ids) {
+      state.loseNext = ids;
     },
     /** stop answering GVCP (a camera that was unplugged) or start again */
     set answering(v) {

@@ -4,6 +4,7 @@ const { GvcpClient } = require('../../dist/nodes/lib/camera/gige/gvcp');
 const { GvspReceiver } = require('../../dist/nodes/lib/camera/gige/gvsp');
 const P = require('../../dist/nodes/lib/camera/gige/protocol');
 const { gvcpPeer, gvspSender } = require('../support/gige-peer');
+const { nextEvent } = require('../support/wait');
 
 const W = 64;
 const H = 48;
@@ -13,16 +14,6 @@ function image(seed) {
   const b = Buffer.alloc(W * H);
   for (let i = 0; i < b.length; i++) b[i] = (i * 7 + seed) & 0xff;
   return b;
-}
-
-function nextEvent(emitter, name, timeoutMs = 2000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${name} within ${timeoutMs} ms`)), timeoutMs);
-    emitter.once(name, (v) => {
-      clearTimeout(t);
-      resolve(v);
-    });
-  });
 }
 
 describe('GVCP client against our own scripted peer (127.0.0.1)', function () {
@@ -245,6 +236,34 @@ describe('GVSP receiver against our own sender (127.0.0.1)', function () {
     await sender.send(2, image(2), { drop: [1] });
     assert.equal((await inc).missing, 1);
     assert.equal(sender.resendRequests.length, 0);
+  });
+
+  it('never jams when every buffer holds an incomplete block: the oldest is reported once and recycled, the new block is kept', async function () {
+    // resends are asked but never answered (a camera that cannot resend): each incomplete block would be held
+    await setup({ resendEnabled: false, poolSize: 4 });
+    const incomplete = [];
+    const frames = [];
+    rx.on('incomplete', (i) => incomplete.push(i));
+    rx.on('frame', (f) => frames.push({ blockId: f.blockId, ok: f.data.equals(image(f.blockId)) }));
+    for (let b = 1; b <= 10; b++) await sender.send(b, image(b), { drop: [5] });
+    for (let b = 11; b <= 14; b++) await sender.send(b, image(b));
+    const until = Date.now() + 3000;
+    while ((frames.length < 4 || incomplete.length < 10) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(frames, [11, 12, 13, 14].map((blockId) => ({ blockId, ok: true })), 'the complete blocks after the lossy ones all arrive');
+    assert.deepEqual(incomplete.map((i) => i.blockId).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'each lossy block reported once');
+    assert.ok(incomplete.every((i) => i.missing === 1), JSON.stringify(incomplete));
+  });
+
+  it('holds an incomplete block for at most holdMs, whatever the resend rounds', async function () {
+    sender = await gvspSender({ width: W, height: H, packetSize: PACKET, resendEnabled: false });
+    gvcp = new GvcpClient({ host: '127.0.0.1', port: sender.controlPort });
+    rx = new GvspReceiver({ localAddress: '127.0.0.1', packetSize: PACKET, maxPayload: W * H, resend: (b, f, l) => gvcp.packetResend(0, b, f, l), maxResendRounds: 1000, resendWaitMs: 10, holdMs: 60 });
+    sender.target = await rx.bind();
+    const inc = nextEvent(rx, 'incomplete', 2000);
+    await sender.send(30, image(30), { drop: [7] });
+    const info = await inc;
+    assert.equal(info.blockId, 30);
+    assert.ok(sender.resendRequests.length >= 2 && sender.resendRequests.length <= 8, `${sender.resendRequests.length} rounds in 60 ms of 10 ms each`);
   });
 
   it('follows the 16-bit block id across the wrap 65535 → 1', async function () {

@@ -7,19 +7,9 @@ const { SharedConnection } = require('../../dist/nodes/lib/connection');
 const { gigeDriver, simulatorDriver, SimulatorSource } = require('../../dist/nodes/lib/camera/sources');
 const { cameraDriver, isSelfTriggered } = require('../../dist/nodes/lib/camera/settings');
 const { gigeCameraPeer, gvcpPeer } = require('../support/gige-peer');
-const { until } = require('../support/wait');
+const { until, nextEvent } = require('../support/wait');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function nextEvent(emitter, name, timeoutMs = 2000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${name} within ${timeoutMs} ms`)), timeoutMs);
-    emitter.once(name, (v) => {
-      clearTimeout(t);
-      resolve(v);
-    });
-  });
-}
 
 describe('hardware trigger (the camera triggers itself) against our own GigE peer camera (127.0.0.1)', function () {
   let peer;

@@ -210,6 +210,182 @@ describe('camera simulator', function () {
     }
     assert.throws(() => sim.gridRecipe({ width: 100, height: 100, cols: 0 }), /cols and rows/);
   });
+
+  describe('placement, fiducial marks and optics', function () {
+    const FLAT = { lighting: { gain: 1, gradientX: 0, gradientY: 0, vignette: 0 }, noiseSigma: 0 };
+    const at = (f, x, y) => f.data[Math.round(y) * f.width + Math.round(x)];
+
+    it('places points by rotating counter-clockwise on screen about the frame centre, then shifting', function () {
+      const P = (placement, x, y) => sim.placePoint(placement, 200, 100, x, y);
+      assert.deepEqual(P({ dx: 0, dy: 0, angleDeg: 0 }, 13.25, 7), { x: 13.25, y: 7 });
+      assert.deepEqual(P({ dx: 5, dy: -3, angleDeg: 0 }, 10, 10), { x: 15, y: 7 });
+      // 90° counter-clockwise on screen (y down): a point right of the centre goes above it
+      const q = P({ dx: 0, dy: 0, angleDeg: 90 }, 150, 50);
+      assert.ok(Math.abs(q.x - 100) < 1e-9 && Math.abs(q.y - 0) < 1e-9, JSON.stringify(q));
+      const r = P({ dx: 2, dy: 1, angleDeg: 90 }, 100, 80);
+      assert.ok(Math.abs(r.x - 132) < 1e-9 && Math.abs(r.y - 51) < 1e-9, JSON.stringify(r));
+    });
+
+    it('stays aligned by default: placement zeros, spots at the recipe, all three marks at their nominal place', function () {
+      const f = sim.renderFrame({ seed: 21, width: 1224, height: 1024 });
+      assert.deepEqual(f.placement, { dx: 0, dy: 0, angleDeg: 0 });
+      assert.equal(f.blurSigma, 0);
+      for (const t of f.truth) assert.ok(Math.hypot(t.x - t.expectedX, t.y - t.expectedY) === t.offsetPx || Math.abs(Math.hypot(t.x - t.expectedX, t.y - t.expectedY) - t.offsetPx) < 1e-9);
+      assert.deepEqual(f.fiducials.map((m) => [m.id, m.x, m.y]), sim.fiducialPositions(1224, 1024).map((m) => [m.id, m.x, m.y]));
+      assert.equal(sim.renderFrame({ seed: 21, width: 1224, height: 1024, fiducials: false }).fiducials.length, 0);
+    });
+
+    it('puts the marks of the default station frame clear of every spot of the demo recipe, each a distinct non-symmetric pattern', function () {
+      const recipe = require('../../models/demo/recipe-demo-station.json').recipes[0];
+      const marks = sim.fiducialPositions(2448, 2048);
+      assert.deepEqual(marks.map((m) => m.id), ['F1', 'F2', 'F3']);
+      for (const m of marks) {
+        assert.ok(m.size >= 60, `mark ${m.id} is ${m.size} px`);
+        for (const s of recipe.spots) {
+          const cx = s.x + s.w / 2;
+          const cy = s.y + s.h / 2;
+          // the mark's corner is ≥ 80 px from the corner of every spot's 96 px ROI
+          assert.ok(Math.hypot(cx - m.x, cy - m.y) - m.size * 0.71 - s.w * 0.71 >= 80, `${m.id} near ${s.id}`);
+        }
+      }
+      const rot90 = (p) => p.map((_, r) => p.map((row) => row[p.length - 1 - r]).join(''));
+      const seen = new Set();
+      for (const [id, p] of Object.entries(sim.FIDUCIAL_PATTERNS)) {
+        let q = p;
+        for (let k = 0; k < 4; k++) {
+          const key = q.join('/');
+          assert.ok(!seen.has(key), `${id} turned ${k * 90}° repeats a pattern`);
+          seen.add(key);
+          q = rot90(q);
+        }
+      }
+    });
+
+    it('leaves out a mark that would come near a spot of a custom recipe', function () {
+      const [f1] = sim.fiducialPositions(1200, 900);
+      const f = sim.renderFrame({ seed: 3, width: 1200, height: 900, spots: [{ id: 'A', x: f1.x + 40, y: f1.y }] });
+      assert.deepEqual(f.fiducials.map((m) => m.id), ['F2', 'F3']);
+    });
+
+    it('moves the whole part rigidly: a shifted frame is the aligned frame shifted (spots, marks and texture)', function () {
+      const base = { seed: 22, width: 1224, height: 1024, ...FLAT };
+      const a = sim.renderFrame(base);
+      const b = sim.renderFrame({ ...base, placement: { dx: 7, dy: -4, angleDeg: 0 } });
+      assert.deepEqual(b.placement, { dx: 7, dy: -4, angleDeg: 0 });
+      let worst = 0;
+      for (let y = 20; y < 1000; y += 3) for (let x = 20; x < 1200; x += 3) worst = Math.max(worst, Math.abs(at(a, x, y) - at(b, x + 7, y - 4)));
+      assert.ok(worst <= 1, `largest difference ${worst} grey levels`);
+      for (let i = 0; i < a.truth.length; i++) {
+        assert.ok(Math.abs(b.truth[i].x - a.truth[i].x - 7) < 1e-9 && Math.abs(b.truth[i].y - a.truth[i].y + 4) < 1e-9);
+        assert.equal(b.truth[i].expectedX, a.truth[i].expectedX);
+        assert.equal(b.truth[i].class, a.truth[i].class);
+      }
+      assert.deepEqual(b.fiducials.map((m) => [m.x - m.expectedX, m.y - m.expectedY]), [[7, -4], [7, -4], [7, -4]]);
+    });
+
+    it('turns the part counter-clockwise on screen: a mark turned 90° is the aligned mark turned', function () {
+      const base = { seed: 23, width: 1200, height: 1200, spots: [], ...FLAT };
+      const a = sim.renderFrame(base);
+      const b = sim.renderFrame({ ...base, placement: { dx: 0, dy: 0, angleDeg: 90 } });
+      const [m] = a.fiducials;
+      const n = b.fiducials[0];
+      assert.ok(Math.abs(n.x - m.y) < 1e-6 && Math.abs(n.y - (1200 - m.x)) < 1e-6, JSON.stringify(n));
+      const h = Math.floor(m.size / 2);
+      let diff = 0, count = 0, contrast = 0;
+      for (let ey = -h; ey <= h; ey++) {
+        for (let ex = -h; ex <= h; ex++) {
+          // (ex, ey) in the turned frame shows the aligned part at (-ey, ex) from the mark's centre
+          diff += Math.abs(at(b, n.x + ex, n.y + ey) - at(a, m.x - ey, m.y + ex));
+          contrast += Math.abs(at(b, n.x + ex, n.y + ey) - at(a, m.x + ex, m.y + ey));
+          count += 1;
+        }
+      }
+      assert.ok(diff / count < 2, `mean difference to the turned mark ${(diff / count).toFixed(2)}`);
+      assert.ok(contrast / count > 20, `the pattern does not show its rotation (${(contrast / count).toFixed(2)})`);
+    });
+
+    it('draws the nuggets where the truth says in a placed frame', function () {
+      const f = sim.renderFrame({ seed: 24, width: 1224, height: 1024, placement: { dx: -18, dy: 11, angleDeg: -1.5 }, classMix: { ok: 1 } });
+      for (const t of f.truth) {
+        const m = measure(sim.cropMono8(f, t.x, t.y, CROP));
+        assert.ok(m.offset < 1.5, `${t.spotId}: nugget ${m.offset.toFixed(2)} px from its truth`);
+        const nominal = sim.placePoint(f.placement, 1224, 1024, t.expectedX, t.expectedY);
+        assert.ok(Math.hypot(t.x - nominal.x, t.y - nominal.y) <= t.offsetPx + 1e-9);
+      }
+    });
+
+    it('draws a placement per seed within the tolerance, the same part wherever it sits', function () {
+      const tol = { shiftPx: 25, angleDeg: 1.5 };
+      const placements = [];
+      for (let seed = 0; seed < 12; seed++) {
+        const f = sim.renderFrame({ seed, width: 256, height: 256, spots: [], placementTolerance: tol });
+        assert.ok(Math.abs(f.placement.dx) <= 25 && Math.abs(f.placement.dy) <= 25 && Math.abs(f.placement.angleDeg) <= 1.5, JSON.stringify(f.placement));
+        placements.push(f.placement);
+      }
+      assert.ok(new Set(placements.map((p) => p.dx)).size === 12);
+      assert.ok(placements.some((p) => Math.abs(p.dx) > 12) && placements.some((p) => Math.abs(p.angleDeg) > 0.75));
+      const opts = { seed: 'p', width: 1024, height: 768 };
+      const placed = sim.renderFrame({ ...opts, placementTolerance: tol });
+      assert.deepEqual(sim.renderFrame({ ...opts, placementTolerance: tol }).placement, placed.placement);
+      const aligned = sim.renderFrame(opts);
+      assert.deepEqual(placed.truth.map((t) => [t.class, t.diameterPx, t.offsetPx]), aligned.truth.map((t) => [t.class, t.diameterPx, t.offsetPx]));
+      // an explicit placement wins over the tolerance
+      assert.deepEqual(sim.renderFrame({ ...opts, width: 64, height: 64, spots: [], placementTolerance: tol, placement: { dx: 1, dy: 2, angleDeg: 0.5 } }).placement, { dx: 1, dy: 2, angleDeg: 0.5 });
+    });
+
+    it('blurs (defocus), and draws vignette and exposure drift within the configured ranges', function () {
+      const sharpness = (f) => {
+        let s = 0;
+        for (let y = 0; y < f.height; y++) for (let x = 1; x < f.width; x++) s += Math.abs(f.data[y * f.width + x] - f.data[y * f.width + x - 1]);
+        return s;
+      };
+      const base = { seed: 25, width: 640, height: 480, noiseSigma: 0 };
+      const s0 = sharpness(sim.renderFrame(base));
+      const s1 = sharpness(sim.renderFrame({ ...base, optics: { blurSigma: 1 } }));
+      const s2 = sharpness(sim.renderFrame({ ...base, optics: { blurSigma: 2 } }));
+      assert.ok(s1 < 0.8 * s0 && s2 < 0.8 * s1, `edge energy ${s0} → ${s1} → ${s2}`);
+      const blurred = sim.renderFrame({ ...base, optics: { blurSigma: 2 } });
+      assert.equal(blurred.blurSigma, 2);
+      const mean = (buf) => buf.reduce((s, v) => s + v, 0) / buf.length;
+      assert.ok(Math.abs(mean(blurred.data) - mean(sim.renderFrame(base).data)) < 1, 'blur keeps the brightness');
+      const gains = [];
+      for (let seed = 0; seed < 40; seed++) {
+        const f = sim.renderFrame({ seed, width: 32, height: 32, spots: [], optics: { exposureDrift: 0.4, vignette: 0 } });
+        assert.equal(f.lighting.vignette, 0);
+        gains.push(f.lighting.gain);
+      }
+      assert.ok(gains.every((g) => g >= 0.6 && g <= 1.4) && gains.some((g) => g < 0.8) && gains.some((g) => g > 1.2), gains.join());
+      assert.equal(sim.renderFrame({ seed: 1, width: 32, height: 32, spots: [], optics: { exposureDrift: 0 } }).lighting.gain, 1);
+    });
+
+    it('adds JPEG artefacts through a real encode and decode, stronger at lower quality', async function () {
+      const f = sim.renderFrame({ seed: 26, width: 640, height: 480 });
+      const mad = (g) => g.data.reduce((s, v, i) => s + Math.abs(v - f.data[i]), 0) / g.data.length;
+      const q90 = await sim.withJpegArtefacts(f, 90);
+      const q20 = await sim.withJpegArtefacts(f, 20);
+      assert.equal(q90.data.length, f.data.length);
+      assert.deepEqual(q90.truth, f.truth);
+      assert.ok(mad(q90) > 0.2 && mad(q90) < mad(q20) && mad(q20) < 6, `mean abs difference q90 ${mad(q90)}, q20 ${mad(q20)}`);
+      await assert.rejects(sim.withJpegArtefacts(f, 0), /jpegQuality must be an integer in 1…100/);
+    });
+
+    it('rejects bad placement and optics options with an error naming the field', function () {
+      const bad = [
+        [{ placement: { dx: NaN, dy: 0, angleDeg: 0 } }, /placement\.dx/],
+        [{ placement: { dx: 0, dy: 0, angleDeg: 200 } }, /placement\.angleDeg/],
+        [{ placement: 'left' }, /placement must be an object/],
+        [{ placementTolerance: { shiftPx: -1, angleDeg: 1 } }, /placementTolerance\.shiftPx/],
+        [{ placementTolerance: { shiftPx: 1 } }, /placementTolerance\.angleDeg/],
+        [{ optics: { blurSigma: -1 } }, /optics\.blurSigma/],
+        [{ optics: { vignette: 2 } }, /optics\.vignette/],
+        [{ optics: { exposureDrift: 1 } }, /optics\.exposureDrift/],
+        [{ fiducials: 'yes' }, /fiducials must be true or false/],
+      ];
+      for (const [opts, re] of bad) {
+        assert.throws(() => sim.renderFrame({ seed: 1, width: 100, height: 100, spots: [], ...opts }), (e) => e.code === 'SIMULATOR' && re.test(e.message), JSON.stringify(opts));
+      }
+    });
+  });
 });
 
 const GOLDEN = '3a1559fb1a101980cad1a6b6800c28b690ef6f514d4a3e2ca8da5ae9b0e1e3ea';

@@ -14,7 +14,7 @@ import {
 } from './sources';
 import type { ConnectionDriver } from '../connection';
 import type { FeatureValue } from './genicam/nodemap';
-import type { SimSpot, SpotClass } from './simulator';
+import type { SimSpot, SpotClass, WearTrend } from './simulator';
 
 /** The camera config node's fields (as the editor stores them: strings or numbers). */
 export interface CameraSettings {
@@ -29,6 +29,8 @@ export interface CameraSettings {
   /** gige hardware trigger: TriggerSource entry, default Line1 */
   triggerSource?: string;
   packetSize: string | number;
+  /** gige: 'auto' (ask lost packets again when the camera can; default) or 'off' */
+  resend?: string;
   exposure: string | number;
   gain: string | number;
   frameRate: string | number;
@@ -57,6 +59,21 @@ export interface CameraSettings {
   simPeriod?: string | number;
   /** simulator: distinct frames rendered and handed out in turn (0: a new frame every grab) */
   simPool?: string | number;
+  /** simulator: part placement tolerance, ± px and ± degrees (default 0: aligned) */
+  simShift?: string | number;
+  simAngle?: string | number;
+  /** simulator optics: defocus blur σ px (default 0), largest vignette 0…1 (0.3), exposure drift ± (0.2) */
+  simBlur?: string | number;
+  simVignette?: string | number;
+  simExposure?: string | number;
+  /** simulator: sensor noise σ in grey levels ('' : drawn per frame, 1.5…4.5) */
+  simNoise?: string | number;
+  /** simulator: electrode wear, JSON { spotId: { pxPerPart, fromPart? } } (the frame number is the part number) */
+  simWear?: string;
+  /** simulator: JPEG quality 1…100, 0 or '' for raw frames */
+  simJpeg?: string | number;
+  /** simulator: draw the part's fiducial marks (default true) */
+  simFiducials?: boolean;
 }
 
 const SOURCES = ['gige', 'http', 'folder', 'simulator'];
@@ -96,6 +113,21 @@ function json<T>(text: string | undefined, what: string): T | undefined {
   }
 }
 
+/** Packet size field: '' or 'auto' → negotiated; a number 576…16384 fixes it. */
+function packetSizeSetting(raw: string | number | undefined): number | 'auto' {
+  const t = String(raw ?? '').trim();
+  if (t === '' || t.toLowerCase() === 'auto') return 'auto';
+  const v = Number(t);
+  if (!Number.isInteger(v) || v < 576 || v > 16384) throw new SpotFusionError('CONFIG', `packetSize must be auto or an integer in 576…16384, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function jpegQuality(q: number): number | undefined {
+  if (q === 0) return undefined;
+  if (!Number.isInteger(q)) throw new SpotFusionError('CONFIG', `simJpeg must be an integer quality 1…100 (0: no JPEG), got ${q}`);
+  return q;
+}
+
 /** The driver for a camera config, or a driver that fails permanently with the configuration error. */
 export function cameraDriver(def: CameraSettings, creds: { username?: string; password?: string; token?: string }, cameraId: string): ConnectionDriver<FrameSource> {
   const d = def as unknown as Record<string, unknown>;
@@ -123,11 +155,14 @@ export function cameraDriver(def: CameraSettings, creds: { username?: string; pa
         if (trigger === 'hardware' && !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(triggerSource)) {
           throw new SpotFusionError('CONFIG', `triggerSource "${triggerSource}" is not a GenICam entry name (e.g. Line1)`);
         }
+        const resend = (def.resend ?? '').trim() || 'auto';
+        if (resend !== 'auto' && resend !== 'off') throw new SpotFusionError('CONFIG', `resend "${resend}" is not auto or off`);
         return gigeDriver(
           {
+            resend: resend === 'auto',
             host: (def.host ?? '').trim(),
             port: num(d, 'gvcpPort', 3956, 1, 65535),
-            packetSize: num(d, 'packetSize', 1500, 576, 16384),
+            packetSize: packetSizeSetting(def.packetSize),
             trigger,
             triggerSource,
             features,
@@ -155,6 +190,12 @@ export function cameraDriver(def: CameraSettings, creds: { username?: string; pa
             classMix: json<Partial<Record<SpotClass, number>>>(def.classMix, 'simulator class mix'),
             periodMs: triggerOf(def) === 'hardware' ? num(d, 'simPeriod', 1000, 10, 3_600_000) : undefined,
             pool: num(d, 'simPool', 0, 0, 256),
+            placementTolerance: { shiftPx: num(d, 'simShift', 0, 0, 4096) as number, angleDeg: num(d, 'simAngle', 0, 0, 45) as number },
+            optics: { blurSigma: num(d, 'simBlur', 0, 0, 20), vignette: num(d, 'simVignette', 0.3, 0, 1), exposureDrift: num(d, 'simExposure', 0.2, 0, 0.9) },
+            noiseSigma: num(d, 'simNoise', undefined, 0, 64),
+            jpegQuality: jpegQuality(num(d, 'simJpeg', 0, 0, 100) as number),
+            fiducials: def.simFiducials !== false,
+            wear: json<Record<string, WearTrend>>(def.simWear, 'simulator wear'),
           },
           cameraId,
         );

@@ -14,15 +14,38 @@
  *                                (classes left out get weight 0; default: DEFAULT_CLASS_MIX).
  *     options.lighting           { gain?, gradientX?, gradientY?, vignette? } fixes the lighting (else drawn from seed).
  *     options.noiseSigma         pixel noise std-dev in grey levels (else drawn from the seed, 1.5…4.5).
+ *     options.placement          { dx, dy, angleDeg }: where the part sits. A rigid transform of the whole part
+ *                                (spots, fiducial marks, sheet texture) about the frame centre (width/2, height/2):
+ *                                first a rotation by angleDeg, counter-clockwise on screen, then a shift by (dx, dy)
+ *                                px. See placePoint(). Default: aligned (the part exactly where the recipe says).
+ *     options.placementTolerance { shiftPx, angleDeg }: draw a placement per seed instead, dx, dy uniform in
+ *                                ±shiftPx and the angle in ±angleDeg (ignored when options.placement is given).
+ *     options.fiducials          draw the part's fiducial marks (default true); see fiducialPositions().
+ *     options.wear               { part, spots: { [spotId]: { pxPerPart, fromPart? } } }: electrode wear, a trend on
+ *                                chosen spots' nugget diameters. The diameter drawn for this frame shrinks by
+ *                                pxPerPart · (part − fromPart) px (fromPart default 0; never below 1 px); a spot of an
+ *                                ok-sized class whose worn nugget falls below 0.72 d becomes 'undersize' in the
+ *                                truth. part is the part number of the frame (SimulatorSource: the frame number).
+ *     options.optics             { blurSigma?, vignette?, exposureDrift? }: defocus blur (Gaussian σ in px, default
+ *                                0), the largest vignette drawn per frame (default 0.3: 0…30 % darker in the
+ *                                corners) and the exposure drift per part (default 0.2: gain 0.8…1.2). Sensor noise
+ *                                is options.noiseSigma; JPEG artefacts are withJpegArtefacts() (async, sharp).
  *   → { data: Buffer (width*height bytes, row-major, no padding), width, height, pixelFormat: 'Mono8', seed,
- *       lighting, noiseSigma, truth: SpotTruth[] } with one SpotTruth per recipe spot, in recipe order:
- *       { spotId, class, x, y (rendered nugget centre, px, may be fractional), expectedX, expectedY,
- *         expectedDiameterPx, diameterPx (rendered nugget diameter; 0 for missing), offsetPx (distance from the
- *         recipe position), holeDiameterPx (burn_through), cracks (crack), spatter (expulsion) }.
+ *       lighting, noiseSigma, blurSigma, placement: { dx, dy, angleDeg } (the truth; zeros when aligned),
+ *       fiducials: FiducialTruth[] (the marks drawn), truth: SpotTruth[] } with one SpotTruth per recipe spot, in
+ *       recipe order:
+ *       { spotId, class, x, y (rendered nugget centre in the frame, px, may be fractional: placement included),
+ *         expectedX, expectedY (the recipe position, i.e. nominal, placement not included), expectedDiameterPx,
+ *         diameterPx (rendered nugget diameter; 0 for missing), offsetPx (distance of the nugget from the recipe
+ *         position on the part, placement not included), holeDiameterPx (burn_through), cracks (crack),
+ *         spatter (expulsion) }.
  *
  *   gridRecipe({ width, height, cols?, rows?, expectedDiameterPx?, margin? }) → spots on a regular grid.
+ *   fiducialPositions(width, height) → the nominal fiducial marks [{ id, x, y, size }] of a frame size.
+ *   placePoint(placement, width, height, x, y) → where a nominal point of the part lands in the frame.
  *   cropMono8(frame, cx, cy, size) → size×size Buffer centred on (cx, cy), out-of-frame pixels = 0.
- *   SPOT_CLASSES, DEFAULT_CLASS_MIX.
+ *   withJpegArtefacts(frame, quality) → Promise of the frame encoded as JPEG and decoded again (sharp).
+ *   SPOT_CLASSES, DEFAULT_CLASS_MIX, LINE_PRESET (realistic line conditions for the station demo).
  *
  * What each class looks like (d = expected diameter; crops of about 2.5 d, e.g. 64–96 px for d = 32, hold it):
  *   ok            dark nugget of diameter 0.92–1.08 d with a thin bright rim, inside a slightly darker electrode
@@ -36,10 +59,21 @@
  * Lighting (gain, linear gradient, vignette), the metal's grey level, brushed texture and pixel noise vary
  * per frame; nugget depth and rim brightness vary per spot.
  *
+ * Fiducial marks: three square marks (ids F1, F2, F3) of 10×10 cells — a light quiet zone, a dark border and a
+ * 6×6 pattern of light and dark cells, each mark its own pattern, none symmetric under rotation — at three
+ * corners of the default 8×6 grid, in the middle of the grid cells next to the corner spots (top left, top
+ * right, bottom left), so a template match has one sharp peak and the part's rotation is observable. A mark that
+ * would come near a recipe spot (a custom recipe) is left out: frame.fiducials lists those drawn.
+ *
+ * The order of a frame: the unlit part (sheet texture, spots, marks) at its placement → lighting (gain, gradient,
+ * vignette) → defocus blur → sensor noise → 8-bit quantisation (→ JPEG, optionally). Aligned frames without
+ * blur are byte-identical to those of earlier releases (the golden hash in the tests).
+ *
  * Determinism: only an integer PRNG seeded from the seed (and, per spot, from the seed and the spot id, so a
  * spot's look does not depend on the other spots), Math.sqrt/sin/cos/exp (V8's fdlibm) and integer rounding.
  */
-import { SpotFusionError } from '../errors';
+import sharp from '../vision/sharp';
+import { SpotFusionError, describeError } from '../errors';
 
 export const SPOT_CLASSES = ['ok', 'undersize', 'missing', 'crack', 'expulsion', 'burn_through', 'off_position'] as const;
 export type SpotClass = (typeof SPOT_CLASSES)[number];
@@ -88,6 +122,56 @@ export interface RenderOptions {
   classMix?: Partial<Record<SpotClass, number>>;
   lighting?: Partial<Lighting>;
   noiseSigma?: number;
+  placement?: Placement;
+  placementTolerance?: PlacementTolerance;
+  fiducials?: boolean;
+  optics?: Optics;
+  wear?: Wear;
+}
+
+/** Electrode wear: the nugget diameters of chosen spots shrink part by part (see renderFrame's options.wear). */
+export interface Wear {
+  part: number;
+  spots: Record<string, WearTrend>;
+}
+
+export interface WearTrend {
+  /** px the nugget diameter loses per part */
+  pxPerPart: number;
+  /** the part the wear starts from (a fresh cap; default 0) */
+  fromPart?: number;
+}
+
+/** Where the part sits: rotation by angleDeg (counter-clockwise on screen) about the frame centre, then a shift. */
+export interface Placement {
+  dx: number;
+  dy: number;
+  angleDeg: number;
+}
+
+export interface PlacementTolerance {
+  shiftPx: number;
+  angleDeg: number;
+}
+
+export interface Optics {
+  /** defocus: Gaussian σ in px (0: sharp) */
+  blurSigma?: number;
+  /** largest vignette drawn per frame (0…1; 0.3: corners up to 30 % darker) */
+  vignette?: number;
+  /** exposure drift per part: gain drawn in 1 ± exposureDrift */
+  exposureDrift?: number;
+}
+
+export interface FiducialTruth {
+  id: string;
+  /** the mark's centre in the frame (placement included) */
+  x: number;
+  y: number;
+  /** its nominal centre (fiducialPositions) */
+  expectedX: number;
+  expectedY: number;
+  size: number;
 }
 
 export interface SpotTruth {
@@ -113,12 +197,27 @@ export interface SimFrame {
   seed: number | string;
   lighting: Lighting;
   noiseSigma: number;
+  blurSigma: number;
+  placement: Placement;
+  fiducials: FiducialTruth[];
   truth: SpotTruth[];
 }
 
 export const DEFAULT_WIDTH = 2448;
 export const DEFAULT_HEIGHT = 2048;
 export const DEFAULT_DIAMETER_PX = 32;
+
+/**
+ * What a car-body line does to the picture, for the station demo: parts within ±25 px and ±1.5° of nominal,
+ * slight defocus, up to 30 % vignetting, ±20 % exposure drift per part, sensor noise σ 4 grey levels. These
+ * are the camera config node's simulator settings of the demo flow; renderFrame's own defaults stay aligned
+ * and sharp.
+ */
+export const LINE_PRESET: Readonly<{ placementTolerance: PlacementTolerance; optics: Required<Optics>; noiseSigma: number }> = Object.freeze({
+  placementTolerance: Object.freeze({ shiftPx: 25, angleDeg: 1.5 }),
+  optics: Object.freeze({ blurSigma: 0.8, vignette: 0.3, exposureDrift: 0.2 }),
+  noiseSigma: 4,
+});
 
 function fail(message: string): never {
   throw new SpotFusionError('SIMULATOR', `simulator: ${message}`);
@@ -194,6 +293,58 @@ export function gridRecipe(opts: { width: number; height: number; cols?: number;
     }
   }
   return spots;
+}
+
+/**
+ * The 6×6 inner pattern of each fiducial mark, row by row from the top, 1 = light cell. Each differs from the
+ * others and from its own 90°, 180° and 270° rotations (the tests check it).
+ */
+export const FIDUCIAL_PATTERNS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  F1: ['110100', '100011', '011010', '001101', '110001', '011110'],
+  F2: ['101110', '010010', '100111', '111000', '001011', '100100'],
+  F3: ['011001', '110110', '000111', '101000', '010011', '111010'],
+});
+const FIDUCIAL_CELLS = 10; // quiet zone, border, 6 pattern cells, border, quiet zone
+const FIDUCIAL_LIGHT = 200;
+const FIDUCIAL_DARK = 30;
+
+/**
+ * The nominal fiducial marks of a frame size: F1 top left, F2 top right, F3 bottom left, each in the middle of
+ * the cell between the corner spot of the default 8×6 gridRecipe and its neighbours (on 2448×2048: (315, 336),
+ * (2133, 336), (315, 1712), 90 px square, ≥ 225 px from every spot of models/demo/recipe-demo-station.json).
+ * size is the side of the whole mark in px (10 cells, quiet zone included).
+ */
+export function fiducialPositions(width: number, height: number): Array<{ id: string; x: number; y: number; size: number }> {
+  const margin = Math.max(2 * DEFAULT_DIAMETER_PX, Math.round(Math.min(width, height) * 0.08));
+  const halfX = (width - 2 * margin) / 7 / 2;
+  const halfY = (height - 2 * margin) / 5 / 2;
+  const size = FIDUCIAL_CELLS * Math.max(2, Math.round(Math.min(width, height) * 0.0044));
+  const left = Math.round(margin + halfX);
+  const right = Math.round(width - margin - halfX);
+  const top = Math.round(margin + halfY);
+  const bottom = Math.round(height - margin - halfY);
+  return [
+    { id: 'F1', x: left, y: top, size },
+    { id: 'F2', x: right, y: top, size },
+    { id: 'F3', x: left, y: bottom, size },
+  ];
+}
+
+const ALIGNED: Placement = Object.freeze({ dx: 0, dy: 0, angleDeg: 0 });
+
+function isAligned(p: Placement): boolean {
+  return p.dx === 0 && p.dy === 0 && p.angleDeg === 0;
+}
+
+/** Where the nominal point (x, y) of the part lands in a width×height frame when the part sits at `placement`. */
+export function placePoint(placement: Placement, width: number, height: number, x: number, y: number): { x: number; y: number } {
+  if (isAligned(placement)) return { x, y };
+  const a = (placement.angleDeg * Math.PI) / 180;
+  const c = Math.cos(a);
+  const s = Math.sin(a);
+  const ex = x - width / 2;
+  const ey = y - height / 2;
+  return { x: width / 2 + c * ex + s * ey + placement.dx, y: height / 2 - s * ex + c * ey + placement.dy };
 }
 
 /** size×size crop centred on (cx, cy); pixels outside the frame are 0. */
@@ -300,12 +451,26 @@ function checkNumber(name: string, v: unknown, lo: number, hi: number, integer =
   return v;
 }
 
-function planSpots(opts: RenderOptions, width: number, height: number, seedInt: number): SpotPlan[] {
+function checkWear(w: Wear | undefined): Wear | undefined {
+  if (w === undefined) return undefined;
+  if (typeof w !== 'object' || w === null) fail('wear must be { part, spots: { [spotId]: { pxPerPart, fromPart? } } }');
+  checkNumber('wear.part', w.part, 0, Number.MAX_SAFE_INTEGER, true);
+  if (typeof w.spots !== 'object' || w.spots === null || Array.isArray(w.spots)) fail('wear.spots must be an object of spotId → { pxPerPart, fromPart? }');
+  for (const [id, t] of Object.entries(w.spots)) {
+    if (typeof t !== 'object' || t === null) fail(`wear.spots["${id}"] must be { pxPerPart, fromPart? }`);
+    checkNumber(`wear.spots["${id}"].pxPerPart`, t.pxPerPart, -1000, 1000);
+    if (t.fromPart !== undefined) checkNumber(`wear.spots["${id}"].fromPart`, t.fromPart, 0, Number.MAX_SAFE_INTEGER, true);
+  }
+  return w;
+}
+
+function planSpots(opts: RenderOptions, width: number, height: number, seedInt: number, placement: Placement): SpotPlan[] {
   const defD = checkNumber('expectedDiameterPx', opts.expectedDiameterPx ?? DEFAULT_DIAMETER_PX, 4, 1000);
   const spots = opts.spots ?? gridRecipe({ width, height, expectedDiameterPx: defD });
   if (!Array.isArray(spots)) fail('spots must be an array of { id, x, y, expectedDiameterPx? }');
   const { mix, total } = normaliseMix(opts.classMix);
   const overrides = opts.classOverrides ?? {};
+  const wear = checkWear(opts.wear);
   if (typeof overrides !== 'object' || overrides === null) fail('classOverrides must be an object of spotId → class');
   const ids = new Set<string>();
   const plans: SpotPlan[] = [];
@@ -336,6 +501,11 @@ function planSpots(opts: RenderOptions, width: number, height: number, seedInt: 
     else if (cls === 'undersize') diameter = d * rng.range(0.45, 0.72);
     else diameter = d * rng.range(0.92, 1.08);
     if (ovr?.diameterPx !== undefined && cls !== 'missing') diameter = checkNumber(`classOverrides["${id}"].diameterPx`, ovr.diameterPx, 1, 1000);
+    const worn = wear?.spots[id];
+    if (worn && cls !== 'missing') {
+      diameter = Math.max(1, diameter - worn.pxPerPart * Math.max(0, wear.part - (worn.fromPart ?? 0)));
+      if (diameter < 0.72 * d && cls !== 'undersize' && cls !== 'burn_through') cls = 'undersize';
+    }
     let offset: number;
     let angle = rng.range(0, 2 * Math.PI);
     if (cls === 'off_position') {
@@ -345,11 +515,12 @@ function planSpots(opts: RenderOptions, width: number, height: number, seedInt: 
     } else {
       offset = cls === 'missing' ? 0 : d * rng.range(0, 0.05);
     }
+    const at = placePoint(placement, width, height, x + offset * Math.cos(angle), y + offset * Math.sin(angle));
     const truth: SpotTruth = {
       spotId: id,
       class: cls,
-      x: x + offset * Math.cos(angle),
-      y: y + offset * Math.sin(angle),
+      x: at.x,
+      y: at.y,
       expectedX: x,
       expectedY: y,
       expectedDiameterPx: d,
@@ -361,8 +532,8 @@ function planSpots(opts: RenderOptions, width: number, height: number, seedInt: 
   return plans;
 }
 
-/** Paint one spot onto the unlit canvas. */
-function paintSpot(c: Canvas, plan: SpotPlan, metal: number): void {
+/** Paint one spot onto the unlit canvas; rot (radians, counter-clockwise on screen) turns the part. */
+function paintSpot(c: Canvas, plan: SpotPlan, metal: number, rot: number): void {
   const t = plan.truth;
   const rng = plan.rng;
   if (t.class === 'missing') return;
@@ -403,7 +574,7 @@ function paintSpot(c: Canvas, plan: SpotPlan, metal: number): void {
     case 'crack': {
       const n = rng.int(1, 3);
       t.cracks = n;
-      const base = rng.range(0, Math.PI);
+      const base = rng.range(0, Math.PI) - rot;
       for (let k = 0; k < n; k++) {
         const theta = base + (k * Math.PI) / n + rng.range(-0.3, 0.3);
         // start a little past the centre on one side, end beyond the rim on the other
@@ -427,7 +598,7 @@ function paintSpot(c: Canvas, plan: SpotPlan, metal: number): void {
     }
     case 'expulsion': {
       // molten lobe squeezed out on one side
-      const phi = rng.range(-Math.PI, Math.PI);
+      const phi = rng.range(-Math.PI, Math.PI) - rot;
       const reach = rn * rng.range(1.5, 1.9);
       c.each(cx, cy, reach + 2, (i, dx, dy) => {
         const r = Math.sqrt(dx * dx + dy * dy);
@@ -442,7 +613,7 @@ function paintSpot(c: Canvas, plan: SpotPlan, metal: number): void {
       const n = rng.int(8, 20);
       t.spatter = n;
       for (let k = 0; k < n; k++) {
-        const a = rng.range(0, 2 * Math.PI);
+        const a = rng.range(0, 2 * Math.PI) - rot;
         const dist = rn * rng.range(1.2, 2.3);
         const dx0 = cx + dist * Math.cos(a);
         const dy0 = cy + dist * Math.sin(a);
@@ -464,7 +635,7 @@ function paintSpot(c: Canvas, plan: SpotPlan, metal: number): void {
       const rh = rn * frac;
       t.holeDiameterPx = 2 * rh;
       const lobes = rng.int(3, 6);
-      const phase = rng.range(0, 2 * Math.PI);
+      const phase = rng.range(0, 2 * Math.PI) + lobes * rot;
       c.each(cx, cy, rh * 1.2 + 5, (i, dx, dy) => {
         const r = Math.sqrt(dx * dx + dy * dy);
         const edge = rh * (1 + 0.12 * Math.sin(lobes * Math.atan2(dy, dx) + phase));
@@ -479,6 +650,238 @@ function paintSpot(c: Canvas, plan: SpotPlan, metal: number): void {
   }
 }
 
+function checkPlacement(opts: RenderOptions, width: number, height: number, seedInt: number): Placement {
+  if (opts.placement !== undefined) {
+    const p = opts.placement;
+    if (typeof p !== 'object' || p === null) fail('placement must be an object { dx, dy, angleDeg }');
+    return {
+      dx: checkNumber('placement.dx', p.dx, -width, width),
+      dy: checkNumber('placement.dy', p.dy, -height, height),
+      angleDeg: checkNumber('placement.angleDeg', p.angleDeg, -180, 180),
+    };
+  }
+  const t = opts.placementTolerance;
+  if (t === undefined) return { ...ALIGNED };
+  if (typeof t !== 'object' || t === null) fail('placementTolerance must be an object { shiftPx, angleDeg }');
+  const shift = checkNumber('placementTolerance.shiftPx', t.shiftPx, 0, 4096);
+  const angle = checkNumber('placementTolerance.angleDeg', t.angleDeg, 0, 45);
+  // a stream of its own: the same seed gives the same part wherever it sits
+  const rng = new Rng(hashString('placement', seedInt));
+  return { dx: rng.range(-shift, shift), dy: rng.range(-shift, shift), angleDeg: rng.range(-angle, angle) };
+}
+
+function checkOptics(o: Optics | undefined): Required<Optics> {
+  if (o !== undefined && (typeof o !== 'object' || o === null)) fail('optics must be an object { blurSigma?, vignette?, exposureDrift? }');
+  return {
+    blurSigma: checkNumber('optics.blurSigma', o?.blurSigma ?? 0, 0, 20),
+    vignette: checkNumber('optics.vignette', o?.vignette ?? 0.3, 0, 1),
+    exposureDrift: checkNumber('optics.exposureDrift', o?.exposureDrift ?? 0.2, 0, 0.9),
+  };
+}
+
+/**
+ * The sheet's texture as a function of part coordinates: T(u, v) = metal + row(v) + col(u) + Σ a_k(u)·b_k(v), tabulated
+ * at integer u in [-pad, width + pad) and v in [-pad, height + pad). Inside the frame the tables hold exactly the
+ * values earlier releases drew from the frame's stream; the pad comes from streams of its own, drawn outwards,
+ * so a part coordinate's texture does not depend on how large the pad is.
+ */
+class SheetTexture {
+  readonly row: Float32Array;
+  readonly col: Float32Array;
+  readonly a: Float32Array[] = [];
+  readonly b: Float32Array[] = [];
+  constructor(readonly width: number, readonly height: number, readonly pad: number, rng: Rng, seedInt: number, readonly metal: number) {
+    const stream = (tag: string): Rng => new Rng(hashString(tag, seedInt));
+    const H = height + 2 * pad;
+    const W = width + 2 * pad;
+    this.row = new Float32Array(H);
+    let walk = 0;
+    for (let y = 0; y < height; y++) {
+      walk = walk * 0.9 + rng.range(-2.2, 2.2);
+      this.row[pad + y] = walk + (rng.next() < 0.01 ? rng.range(-8, 8) : 0);
+    }
+    this.col = new Float32Array(W);
+    for (let x = 0; x < width; x++) this.col[pad + x] = rng.range(-1.2, 1.2);
+    if (pad > 0) {
+      const extendRows = (r: Rng, from: number, step: number): void => {
+        let w = this.row[from - step];
+        for (let k = 0, y = from; k < pad; k++, y += step) {
+          w = w * 0.9 + r.range(-2.2, 2.2);
+          this.row[y] = w + (r.next() < 0.01 ? r.range(-8, 8) : 0);
+        }
+      };
+      extendRows(stream('rows-below'), pad + height, 1);
+      extendRows(stream('rows-above'), pad - 1, -1);
+      const right = stream('cols-right');
+      for (let k = 0; k < pad; k++) this.col[pad + width + k] = right.range(-1.2, 1.2);
+      const left = stream('cols-left');
+      for (let k = 0; k < pad; k++) this.col[pad - 1 - k] = left.range(-1.2, 1.2);
+    }
+    for (let k = 0; k < 3; k++) {
+      const fx = rng.range(0.5, 3) * ((2 * Math.PI) / width);
+      const fy = rng.range(0.5, 3) * ((2 * Math.PI) / height);
+      const px = rng.range(0, 2 * Math.PI);
+      const py = rng.range(0, 2 * Math.PI);
+      const amp = rng.range(2, 5);
+      const ax = new Float32Array(W);
+      const ay = new Float32Array(H);
+      for (let x = -pad; x < width + pad; x++) ax[x + pad] = amp * Math.sin(fx * x + px);
+      for (let y = -pad; y < height + pad; y++) ay[y + pad] = Math.sin(fy * y + py);
+      this.a.push(ax);
+      this.b.push(ay);
+    }
+  }
+
+  /** The aligned part: texture at integer part coordinates, as earlier releases computed it. */
+  fillAligned(px: Float32Array): void {
+    const { width, height, pad } = this;
+    const [a0, a1, a2] = this.a.map((t) => t.subarray(pad, pad + width));
+    const col = this.col.subarray(pad, pad + width);
+    for (let y = 0; y < height; y++) {
+      const base = this.metal + this.row[pad + y];
+      const b0 = this.b[0][pad + y];
+      const b1 = this.b[1][pad + y];
+      const b2 = this.b[2][pad + y];
+      let i = y * width;
+      for (let x = 0; x < width; x++, i++) px[i] = base + col[x] + a0[x] * b0 + a1[x] * b1 + a2[x] * b2;
+    }
+  }
+
+  /** The placed part: each frame pixel's part coordinates (inverse placement), tables interpolated linearly. */
+  fillPlaced(px: Float32Array, p: Placement): void {
+    const { width, height, pad } = this;
+    const rad = (p.angleDeg * Math.PI) / 180;
+    const c = Math.cos(rad);
+    const s = Math.sin(rad);
+    const cx = width / 2;
+    const cy = height / 2;
+    const W = width + 2 * pad;
+    const H = height + 2 * pad;
+    const lerp = (t: Float32Array, at: number, n: number): number => {
+      let i = Math.floor(at);
+      let f = at - i;
+      if (i < 0) {
+        i = 0;
+        f = 0;
+      } else if (i >= n - 1) {
+        i = n - 2;
+        f = 1;
+      }
+      return t[i] + (t[i + 1] - t[i]) * f;
+    };
+    const [a0, a1, a2] = this.a;
+    const [b0, b1, b2] = this.b;
+    for (let y = 0; y < height; y++) {
+      const ey = y - cy - p.dy;
+      let i = y * width;
+      for (let x = 0; x < width; x++, i++) {
+        const ex = x - cx - p.dx;
+        const u = cx + c * ex - s * ey + pad;
+        const v = cy + s * ex + c * ey + pad;
+        px[i] =
+          this.metal +
+          lerp(this.row, v, H) +
+          lerp(this.col, u, W) +
+          lerp(a0, u, W) * lerp(b0, v, H) +
+          lerp(a1, u, W) * lerp(b1, v, H) +
+          lerp(a2, u, W) * lerp(b2, v, H);
+      }
+    }
+  }
+}
+
+/** How far outside the frame (in part coordinates) the placed frame reaches: the texture tables' pad. */
+function texturePad(p: Placement, width: number, height: number): number {
+  if (isAligned(p)) return 0;
+  // the inverse placement is the placement by (-angle) after shifting back
+  const inv = { dx: 0, dy: 0, angleDeg: -p.angleDeg };
+  let reach = 0;
+  for (const [x, y] of [[0, 0], [width, 0], [0, height], [width, height]]) {
+    const q = placePoint(inv, width, height, x - p.dx, y - p.dy);
+    reach = Math.max(reach, -q.x, q.x - width, -q.y, q.y - height);
+  }
+  return Math.ceil(reach) + 2;
+}
+
+/** Draw one fiducial mark centred at (fx, fy), turned by rot (radians, counter-clockwise on screen); 4×4 supersampled. */
+function paintFiducial(c: Canvas, pattern: readonly string[], fx: number, fy: number, size: number, rot: number): void {
+  const cell = size / FIDUCIAL_CELLS;
+  const cos = Math.cos(rot);
+  const sin = Math.sin(rot);
+  const half = size / 2;
+  const reach = half * Math.SQRT2 + 1;
+  const S = 4;
+  c.each(fx, fy, reach, (i, dx, dy) => {
+    let inside = 0;
+    let sum = 0;
+    for (let sy = 0; sy < S; sy++) {
+      const ey = dy + (sy + 0.5) / S - 0.5;
+      for (let sx = 0; sx < S; sx++) {
+        const ex = dx + (sx + 0.5) / S - 0.5;
+        // back to the mark's own axes
+        const p = cos * ex - sin * ey + half;
+        const q = sin * ex + cos * ey + half;
+        if (p < 0 || q < 0 || p >= size || q >= size) continue;
+        const ci = Math.floor(p / cell);
+        const cj = Math.floor(q / cell);
+        const ring = Math.min(ci, cj, FIDUCIAL_CELLS - 1 - ci, FIDUCIAL_CELLS - 1 - cj);
+        let light: boolean;
+        if (ring === 0) light = true;
+        else if (ring === 1) light = false;
+        else light = pattern[cj - 2][ci - 2] === '1';
+        inside += 1;
+        sum += light ? FIDUCIAL_LIGHT : FIDUCIAL_DARK;
+      }
+    }
+    if (inside > 0) c.blend(i, sum / inside, inside / (S * S));
+  });
+}
+
+/** The fiducial marks to draw: fiducialPositions(), less those that would come near a recipe spot. */
+function planFiducials(plans: SpotPlan[], width: number, height: number, placement: Placement): FiducialTruth[] {
+  const out: FiducialTruth[] = [];
+  for (const f of fiducialPositions(width, height)) {
+    const clear = plans.every((p) => Math.hypot(p.truth.expectedX - f.x, p.truth.expectedY - f.y) >= f.size * 0.71 + 2.2 * p.truth.expectedDiameterPx);
+    if (!clear) continue;
+    const at = placePoint(placement, width, height, f.x, f.y);
+    out.push({ id: f.id, x: at.x, y: at.y, expectedX: f.x, expectedY: f.y, size: f.size });
+  }
+  return out;
+}
+
+/** Separable Gaussian blur in place (edges clamped). */
+function gaussianBlur(px: Float32Array, width: number, height: number, sigma: number): void {
+  const r = Math.max(1, Math.ceil(3 * sigma));
+  const k = new Float32Array(2 * r + 1);
+  let sum = 0;
+  for (let j = -r; j <= r; j++) sum += k[j + r] = Math.exp(-(j * j) / (2 * sigma * sigma));
+  for (let j = 0; j < k.length; j++) k[j] /= sum;
+  const tmp = new Float32Array(width * height);
+  // along rows
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      let acc = 0;
+      for (let j = -r; j <= r; j++) {
+        const xx = x + j < 0 ? 0 : x + j >= width ? width - 1 : x + j;
+        acc += k[j + r] * px[row + xx];
+      }
+      tmp[row + x] = acc;
+    }
+  }
+  // along columns, a row at a time
+  px.fill(0);
+  for (let y = 0; y < height; y++) {
+    const out = px.subarray(y * width, (y + 1) * width);
+    for (let j = -r; j <= r; j++) {
+      const yy = y + j < 0 ? 0 : y + j >= height ? height - 1 : y + j;
+      const w = k[j + r];
+      const src = tmp.subarray(yy * width, (yy + 1) * width);
+      for (let x = 0; x < width; x++) out[x] += w * src[x];
+    }
+  }
+}
+
 /** Render one frame. See the comment at the top of this file for the options and the classes. */
 export function renderFrame(opts: RenderOptions): SimFrame {
   if (typeof opts !== 'object' || opts === null) fail('options must be an object');
@@ -486,15 +889,20 @@ export function renderFrame(opts: RenderOptions): SimFrame {
   const seedInt = seedToInt(opts.seed);
   const width = checkNumber('width', opts.width ?? DEFAULT_WIDTH, 16, 16384, true);
   const height = checkNumber('height', opts.height ?? DEFAULT_HEIGHT, 16, 16384, true);
-  const plans = planSpots(opts, width, height, seedInt);
+  const placement = checkPlacement(opts, width, height, seedInt);
+  const optics = checkOptics(opts.optics);
+  if (opts.fiducials !== undefined && typeof opts.fiducials !== 'boolean') fail(`fiducials must be true or false, got ${String(opts.fiducials)}`);
+  const plans = planSpots(opts, width, height, seedInt, placement);
+  const fiducials = opts.fiducials === false ? [] : planFiducials(plans, width, height, placement);
+  const rot = (placement.angleDeg * Math.PI) / 180;
 
   const rng = new Rng(seedInt);
   const metal = rng.range(112, 148);
   const lighting: Lighting = {
-    gain: rng.range(0.8, 1.2),
+    gain: rng.range(1 - optics.exposureDrift, 1 + optics.exposureDrift),
     gradientX: rng.range(-0.25, 0.25),
     gradientY: rng.range(-0.25, 0.25),
-    vignette: rng.range(0, 0.3),
+    vignette: rng.range(0, optics.vignette),
   };
   const drawnNoise = rng.range(1.5, 4.5);
   if (opts.lighting !== undefined) {
@@ -507,53 +915,33 @@ export function renderFrame(opts: RenderOptions): SimFrame {
   const noiseSigma = opts.noiseSigma !== undefined ? checkNumber('noiseSigma', opts.noiseSigma, 0, 64) : drawnNoise;
 
   // brushed sheet metal: per-row streaks (smoothed random walk), faint column streaks, soft blotches
-  const rowStreak = new Float32Array(height);
-  let walk = 0;
-  for (let y = 0; y < height; y++) {
-    walk = walk * 0.9 + rng.range(-2.2, 2.2);
-    rowStreak[y] = walk + (rng.next() < 0.01 ? rng.range(-8, 8) : 0);
-  }
-  const colStreak = new Float32Array(width);
-  for (let x = 0; x < width; x++) colStreak[x] = rng.range(-1.2, 1.2);
-  const K = 3;
-  const bx: Float32Array[] = [];
-  const by: Float32Array[] = [];
-  for (let k = 0; k < K; k++) {
-    const fx = rng.range(0.5, 3) * ((2 * Math.PI) / width);
-    const fy = rng.range(0.5, 3) * ((2 * Math.PI) / height);
-    const px = rng.range(0, 2 * Math.PI);
-    const py = rng.range(0, 2 * Math.PI);
-    const amp = rng.range(2, 5);
-    const ax = new Float32Array(width);
-    const ay = new Float32Array(height);
-    for (let x = 0; x < width; x++) ax[x] = amp * Math.sin(fx * x + px);
-    for (let y = 0; y < height; y++) ay[y] = Math.sin(fy * y + py);
-    bx.push(ax);
-    by.push(ay);
-  }
+  const texture = new SheetTexture(width, height, texturePad(placement, width, height), rng, seedInt, metal);
   const px = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const base = metal + rowStreak[y];
-    const b0 = by[0][y];
-    const b1 = by[1][y];
-    const b2 = by[2][y];
-    const a0 = bx[0];
-    const a1 = bx[1];
-    const a2 = bx[2];
-    let i = y * width;
-    for (let x = 0; x < width; x++, i++) px[i] = base + colStreak[x] + a0[x] * b0 + a1[x] * b1 + a2[x] * b2;
-  }
+  if (isAligned(placement)) texture.fillAligned(px);
+  else texture.fillPlaced(px, placement);
 
   const canvas = new Canvas(width, height, px);
-  for (const plan of plans) paintSpot(canvas, plan, metal);
+  for (const f of fiducials) paintFiducial(canvas, FIDUCIAL_PATTERNS[f.id], f.x, f.y, f.size, rot);
+  for (const plan of plans) paintSpot(canvas, plan, metal, rot);
 
-  // lighting and noise, then quantise
-  const data = Buffer.allocUnsafe(width * height);
-  let ns = (seedInt ^ 0xa5a5a5a5) >>> 0 || 1;
-  const scale = noiseSigma * 2 / 4294967296; // sum of 3 uniforms - 1.5 has std 0.5
+  // lighting, defocus, noise, then quantise
+  const blurred = optics.blurSigma > 0;
   const halfW = width / 2;
   const halfH = height / 2;
   const invR2 = 1 / (halfW * halfW + halfH * halfH);
+  const gainAt = (x: number, y: number): number => {
+    const dx = x - halfW;
+    const dy = y - halfH;
+    const rowGain = lighting.gain * (1 + lighting.gradientY * (dy / height));
+    return rowGain * (1 + lighting.gradientX * (dx / width)) * (1 - lighting.vignette * (dx * dx + dy * dy) * invR2);
+  };
+  if (blurred) {
+    for (let y = 0, i = 0; y < height; y++) for (let x = 0; x < width; x++, i++) px[i] *= gainAt(x, y);
+    gaussianBlur(px, width, height, optics.blurSigma);
+  }
+  const data = Buffer.allocUnsafe(width * height);
+  let ns = (seedInt ^ 0xa5a5a5a5) >>> 0 || 1;
+  const scale = noiseSigma * 2 / 4294967296; // sum of 3 uniforms - 1.5 has std 0.5
   for (let y = 0; y < height; y++) {
     const ny = (y - halfH) / height;
     const dy2 = (y - halfH) * (y - halfH);
@@ -561,7 +949,7 @@ export function renderFrame(opts: RenderOptions): SimFrame {
     let i = y * width;
     for (let x = 0; x < width; x++, i++) {
       const dx = x - halfW;
-      const g = rowGain * (1 + lighting.gradientX * (dx / width)) * (1 - lighting.vignette * (dx * dx + dy2) * invR2);
+      const g = blurred ? 1 : rowGain * (1 + lighting.gradientX * (dx / width)) * (1 - lighting.vignette * (dx * dx + dy2) * invR2);
       // xorshift32, three draws
       ns ^= ns << 13; ns >>>= 0; ns ^= ns >>> 17; ns ^= ns << 5; ns >>>= 0;
       const u1 = ns;
@@ -582,6 +970,26 @@ export function renderFrame(opts: RenderOptions): SimFrame {
     seed: opts.seed,
     lighting,
     noiseSigma,
+    blurSigma: optics.blurSigma,
+    placement,
+    fiducials,
     truth: plans.map((p) => p.truth),
   };
+}
+
+/**
+ * The frame as a camera that sends JPEG delivers it: encoded at `quality` (1…100) and decoded again, through
+ * sharp. Truth and everything else stay as they are.
+ */
+export async function withJpegArtefacts<F extends { data: Buffer; width: number; height: number }>(frame: F, quality: number): Promise<F> {
+  checkNumber('jpegQuality', quality, 1, 100, true);
+  try {
+    const raw = { width: frame.width, height: frame.height, channels: 1 as const };
+    const jpeg = await sharp(frame.data, { raw }).jpeg({ quality }).toBuffer();
+    const { data, info } = await sharp(jpeg).greyscale().raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1 || info.width !== frame.width || info.height !== frame.height) throw new Error(`decoded to ${info.width}×${info.height}×${info.channels}`);
+    return { ...frame, data };
+  } catch (e) {
+    throw new SpotFusionError('SIMULATOR', `simulator: JPEG round trip failed: ${describeError(e)}`, { cause: e });
+  }
 }

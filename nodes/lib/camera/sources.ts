@@ -6,12 +6,12 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join, extname } from 'node:path';
 import { EventEmitter } from 'node:events';
-import sharp from 'sharp';
+import sharp from '../vision/sharp';
 import { ConnectionDriver, PERMANENT_ERROR_CODE } from '../connection';
 import { SpotFusionError, describeError } from '../errors';
 import { GigeCamera, GigeCameraOptions } from './gige/camera';
 import type { GvspFrame } from './gige/gvsp';
-import { renderFrame, RenderOptions, SimSpot, SpotClass, SpotTruth, gridRecipe } from './simulator';
+import { FiducialTruth, Optics, WearTrend, Placement, PlacementTolerance, renderFrame, RenderOptions, SimSpot, SpotClass, SpotTruth, gridRecipe, withJpegArtefacts } from './simulator';
 
 export interface Frame {
   data: Buffer;
@@ -23,6 +23,10 @@ export interface Frame {
   timestamp: number;
   /** simulator only: ground truth per spot */
   truth?: SpotTruth[];
+  /** simulator only: where the part sits (ground truth; zeros when aligned) */
+  placement?: Placement;
+  /** simulator only: the fiducial marks drawn (ground truth) */
+  fiducials?: FiducialTruth[];
   /** folder only: the file the frame came from */
   file?: string;
 }
@@ -32,6 +36,8 @@ export interface GrabRequest {
   seed?: string | number;
   /** simulator: class per spot id for this frame */
   classOverrides?: RenderOptions['classOverrides'];
+  /** simulator: where the part sits in this frame (instead of one drawn within the tolerance) */
+  placement?: Placement;
   timeoutMs?: number;
 }
 
@@ -78,6 +84,14 @@ export class GigeSource extends EventEmitter implements FrameSource {
     const f = await this.camera.grab(req.timeoutMs);
     this.n += 1;
     return this.toFrame(f);
+  }
+  /** a note for the log about the receive path (the OS capped the stream socket's buffer), or undefined */
+  receiveWarning(): string | undefined {
+    return this.camera.recvBufferWarning;
+  }
+  /** how the GVSP packet size was chosen (negotiated, from the link, or set), for the log */
+  packetSizeNote(): string | undefined {
+    return this.camera.packetSizeNote;
   }
   counters(): Record<string, number> {
     const s = this.camera.stats;
@@ -360,6 +374,16 @@ export interface SimulatorSourceOptions {
   rows?: number;
   expectedDiameterPx?: number;
   classMix?: Partial<Record<SpotClass, number>>;
+  /** per-part placement drawn within ±shiftPx and ±angleDeg (default: aligned); see LINE_PRESET for a line's */
+  placementTolerance?: PlacementTolerance;
+  /** defocus blur, vignette and exposure-drift ranges (renderFrame's defaults: sharp, 0…0.3, ±0.2) */
+  optics?: Optics;
+  /** sensor noise σ in grey levels (default: drawn per frame, 1.5…4.5) */
+  noiseSigma?: number;
+  /** draw the fiducial marks (default true) */
+  fiducials?: boolean;
+  /** JPEG quality 1…100 of a camera that sends JPEG: each frame is encoded and decoded (default: raw, no JPEG) */
+  jpegQuality?: number;
   /** the simulator's stand-in for a hardware trigger: render and emit a frame every periodMs (start() starts it) */
   periodMs?: number;
   /**
@@ -369,6 +393,8 @@ export interface SimulatorSourceOptions {
    * class overrides is always rendered.
    */
   pool?: number;
+  /** electrode wear on these spots' nugget diameters, the frame number being the part number (frames with wear are never pooled) */
+  wear?: Record<string, WearTrend>;
 }
 
 export class SimulatorSource extends EventEmitter implements FrameSource {
@@ -385,33 +411,42 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
     if (opts.periodMs !== undefined && !(opts.periodMs >= 10 && opts.periodMs <= 3_600_000)) throw configError(`simulator period ${opts.periodMs} ms is not in 10…3600000`);
     if (opts.pool !== undefined && !(Number.isInteger(opts.pool) && opts.pool >= 0 && opts.pool <= 256)) throw configError(`simulator frame pool ${opts.pool} is not an integer in 0…256`);
     this.spots = opts.spots ?? gridRecipe({ width: opts.width, height: opts.height, cols: opts.cols, rows: opts.rows, expectedDiameterPx: opts.expectedDiameterPx });
-    // fail now (permanently) on a recipe that cannot render, not on the first message
-    renderFrame({ seed: 0, width: 16, height: 16, spots: [], classMix: opts.classMix, expectedDiameterPx: opts.expectedDiameterPx });
+    if (opts.jpegQuality !== undefined && !(Number.isInteger(opts.jpegQuality) && opts.jpegQuality >= 1 && opts.jpegQuality <= 100)) throw configError(`simulator JPEG quality ${opts.jpegQuality} is not an integer in 1…100`);
+    // fail now (permanently) on a recipe or optics that cannot render, not on the first message
+    renderFrame({ ...this.look(), seed: 0, width: Math.max(16, Math.min(opts.width, 64)), height: Math.max(16, Math.min(opts.height, 64)), spots: [] });
     for (const [i, s] of this.spots.entries()) {
       if (s.x >= opts.width || s.y >= opts.height) throw configError(`simulator recipe: spots[${i}] (${s.x}, ${s.y}) is outside the ${opts.width}×${opts.height} frame`);
     }
   }
-  grab(req: GrabRequest = {}): Promise<Frame> {
+  async grab(req: GrabRequest = {}): Promise<Frame> {
     this.n += 1;
+    const frameId = this.n;
     const size = this.opts.pool ?? 0;
-    const pooled = size > 0 && req.seed === undefined && req.classOverrides === undefined;
-    const slot = pooled ? (this.n - 1) % size : -1;
-    const f = pooled && this.pool[slot] ? this.pool[slot] : this.render(req, pooled ? `${this.opts.seed}:${slot + 1}` : (req.seed ?? `${this.opts.seed}:${this.n}`));
+    const pooled = size > 0 && req.seed === undefined && req.classOverrides === undefined && req.placement === undefined && this.opts.wear === undefined;
+    const slot = pooled ? (frameId - 1) % size : -1;
+    const f = pooled && this.pool[slot] ? this.pool[slot] : await this.render(req, pooled ? `${this.opts.seed}:${slot + 1}` : (req.seed ?? `${this.opts.seed}:${frameId}`), frameId);
     if (pooled) this.pool[slot] = f;
     // a pooled frame goes out as its own Buffer: a node that writes into msg.frame.data must not change the pool
     const data = pooled ? Buffer.from(f.data) : f.data;
-    return Promise.resolve({ data, width: f.width, height: f.height, pixelFormat: 'Mono8', cameraId: this.cameraId, frameId: this.n, timestamp: Date.now(), truth: f.truth });
+    return { data, width: f.width, height: f.height, pixelFormat: 'Mono8', cameraId: this.cameraId, frameId, timestamp: Date.now(), truth: f.truth, placement: f.placement, fiducials: f.fiducials };
   }
-  private render(req: GrabRequest, seed: string | number): ReturnType<typeof renderFrame> {
-    return renderFrame({
+  /** What a line does to the picture, from the options: placement tolerance, optics, noise, marks. */
+  private look(): Pick<RenderOptions, 'classMix' | 'expectedDiameterPx' | 'placementTolerance' | 'optics' | 'noiseSigma' | 'fiducials'> {
+    const o = this.opts;
+    return { classMix: o.classMix, expectedDiameterPx: o.expectedDiameterPx, placementTolerance: o.placementTolerance, optics: o.optics, noiseSigma: o.noiseSigma, fiducials: o.fiducials };
+  }
+  private async render(req: GrabRequest, seed: string | number, part: number): Promise<ReturnType<typeof renderFrame>> {
+    const f = renderFrame({
+      wear: this.opts.wear ? { part, spots: this.opts.wear } : undefined,
+      ...this.look(),
       seed,
       width: this.opts.width,
       height: this.opts.height,
       spots: this.spots,
-      expectedDiameterPx: this.opts.expectedDiameterPx,
-      classMix: this.opts.classMix,
       classOverrides: req.classOverrides,
+      placement: req.placement,
     });
+    return this.opts.jpegQuality === undefined ? f : withJpegArtefacts(f, this.opts.jpegQuality);
   }
   /** With a period: emit the first frame one period from now, then one every period (a slow render delays, never piles up). */
   start(): void {

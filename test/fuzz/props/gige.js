@@ -90,7 +90,7 @@ async function receiver({ fc, params, progress }) {
       } finally {
         await r.close();
       }
-      if (r.blocks.size !== 0) problems.push(`${r.blocks.size} block(s) left after close`);
+      if (r.inAssembly !== 0) problems.push(`${r.inAssembly} block(s) left after close`);
       if (problems.length) throw new Error(problems.join('; '));
     }),
     params,

@@ -5,13 +5,16 @@
  * stops answering or control is gone.
  */
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { unzipSync } from 'fflate';
 import { SpotFusionError, describeError } from '../../errors';
 import { FeatureValue, NodeMap, Port } from '../genicam/nodemap';
 import { GvcpClient } from './gvcp';
-import { GvspFrame, GvspReceiver, IncompleteInfo } from './gvsp';
-import { CCP_CONTROL, DeviceInfo, GvcpStatusError, ipToNumber, Reg } from './protocol';
+import { emptyGvspStats, GvspFrame, GvspStats, IncompleteInfo } from './gvsp';
+import { GvspThreadReceiver } from './gvsp-thread';
+import { JUMBO_PACKET_SIZE, linkMtu, MIN_PACKET_SIZE, probePacketSize, STANDARD_PACKET_SIZE } from './packet-size';
+import { CAP_PACKET_RESEND, CCP_CONTROL, DeviceInfo, GvcpStatusError, ipToNumber, Reg } from './protocol';
 
 /**
  * software: grab() fires TriggerSoftware and takes that frame; freerun: the camera streams, grab() takes the next
@@ -28,8 +31,13 @@ export interface GigeCameraOptions {
   retries?: number;
   /** heartbeat timeout to set on the camera (ms); default: keep the camera's */
   heartbeatTimeoutMs?: number;
-  /** GVSP packet size (IP+UDP+GVSP headers included), default 1500 */
-  packetSize?: number;
+  /**
+   * GVSP packet size (IP+UDP+GVSP headers included): a number fixes it; 'auto' (default) negotiates it with test
+   * packets, up to `packetSizeMax` and what the local link's MTU allows (see ./packet-size)
+   */
+  packetSize?: number | 'auto';
+  /** largest size 'auto' negotiates (default 9000, the usual jumbo frame) */
+  packetSizeMax?: number;
   trigger?: TriggerMode;
   /** hardware trigger: the TriggerSource entry (default Line1; other spellings of the same line are tried, see triggerSourceCandidates) */
   triggerSource?: string;
@@ -39,6 +47,13 @@ export interface GigeCameraOptions {
   frameTimeoutMs?: number;
   /** PACKETRESEND rounds per frame (0 = never ask) */
   maxResendRounds?: number;
+  /**
+   * ask for lost stream packets again (PACKETRESEND), default true; only done when the camera's GVCP capability
+   * register says it can resend, whatever this says
+   */
+  resend?: boolean;
+  /** ms an incomplete frame is held for resent packets before it is reported (default 100) */
+  holdMs?: number;
   recvBufferBytes?: number;
 }
 
@@ -106,6 +121,32 @@ export function localAddressFor(host: string, port: number): Promise<string> {
   });
 }
 
+/** net.core.rmem_max in bytes (Linux), or undefined where it cannot be read */
+function rmemMax(): number | undefined {
+  try {
+    const v = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim());
+    return Number.isFinite(v) ? v : undefined;
+  } catch (e) {
+    // not Linux, or /proc not mounted: the warning goes without the figure
+    void e;
+    return undefined;
+  }
+}
+
+/** GVCP statuses that answer a write the same way every time */
+const PERMANENT_STATUSES = new Set([0x8001, 0x8002, 0x8003, 0x8004, 0x8006, 0x800f]);
+
+/**
+ * Whether setting a feature failed for good: a value out of range, an enumeration entry or a feature the camera does
+ * not have, access denied or another permanent GVCP status. Timeouts, lost sockets and BUSY are worth a retry.
+ */
+export function isPermanentSettingError(e: unknown): boolean {
+  const code = (e as SpotFusionError | undefined)?.code;
+  if (code === 'RANGE' || code === 'GENICAM' || code === 'FEATURE' || code === 'ACCESS_DENIED' || code === 'NOT_AVAILABLE' || code === 'CONFIG') return true;
+  const status = (e as { cause?: unknown } | undefined)?.cause instanceof GvcpStatusError ? ((e as { cause: GvcpStatusError }).cause.status) : e instanceof GvcpStatusError ? e.status : undefined;
+  return status !== undefined && PERMANENT_STATUSES.has(status);
+}
+
 export class GigeCamera extends EventEmitter {
   info: DeviceInfo | undefined;
   nodemap: NodeMap | undefined;
@@ -116,11 +157,13 @@ export class GigeCamera extends EventEmitter {
   xmlZipped = false;
   heartbeatTimeoutMs = 3000;
   readonly gvcp: GvcpClient;
-  private receiver: GvspReceiver | undefined;
+  private receiver: GvspThreadReceiver | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private beating = false;
   private closed = false;
   private lostOnce = false;
+  /** lost after send errors: close() still releases the stream channel and control */
+  private releaseAfterLoss = false;
   private acquiring = false;
   private controlTaken = false;
   private frameCounter = 0;
@@ -129,23 +172,36 @@ export class GigeCamera extends EventEmitter {
   lastIncomplete: IncompleteInfo | undefined;
   /** hardware trigger: the TriggerSource entry in use */
   triggerSource: string | undefined;
+  /** set when the OS gave the stream socket less receive buffer than asked (net.core.rmem_max), with the figures */
+  recvBufferWarning: string | undefined;
+  /** whether the camera's capability register says it can resend stream packets (PACKETRESEND) */
+  canResend = false;
+  /** whether lost stream packets are asked again: the camera can, and the setting allows it */
+  resending = false;
+  /** the GVSP packet size in use (SCPS as the camera took it), IP and UDP headers included; 0 before open() */
+  packetSize = 0;
+  /** how the packet size was chosen, for the log */
+  packetSizeNote: string | undefined;
 
   constructor(readonly opts: GigeCameraOptions) {
     super();
     this.gvcp = new GvcpClient({ host: opts.host, port: opts.port, timeoutMs: opts.timeoutMs ?? 300, retries: opts.retries ?? 3 });
-    this.gvcp.on('socket-error', (e: Error) => this.lose(new SpotFusionError('NETWORK', `camera ${opts.host}: ${e.message}`)));
+    this.gvcp.on('socket-error', (e: Error) => this.lose(new SpotFusionError('NETWORK', `camera ${opts.host}: ${e.message}`), true));
+    // a PACKETRESEND that could not be sent costs that frame at most (it is reported incomplete), never the camera
+    this.gvcp.on('resend-error', (e: Error) => this.emit('resend-error', e));
   }
 
   get where(): string {
     return `${this.opts.host}:${this.opts.port ?? 3956}`;
   }
 
-  get stats(): GvspReceiver['stats'] & { grabbed: number } {
-    const s = this.receiver?.stats ?? { packets: 0, frames: 0, incomplete: 0, resendRequests: 0, resentPackets: 0, duplicates: 0, badPackets: 0, noBuffer: 0, lostPackets: 0 };
+  get stats(): GvspStats & { grabbed: number } {
+    const s = this.receiver?.stats ?? emptyGvspStats();
     return { ...s, grabbed: this.frameCounter };
   }
 
-  get gvsp(): GvspReceiver | undefined {
+  /** the stream receiver (a worker thread owns the socket and assembles frames) */
+  get gvsp(): GvspThreadReceiver | undefined {
     return this.receiver;
   }
 
@@ -198,7 +254,11 @@ export class GigeCamera extends EventEmitter {
         .then((ccp) => {
           if ((ccp & CCP_CONTROL) === 0) this.lose(new SpotFusionError('CONTROL_LOST', `control of camera ${this.where} lost (heartbeat expired)`));
         })
-        .catch((e: unknown) => this.lose(new SpotFusionError('CAMERA_LOST', `camera ${this.where} stopped answering: ${describeError(e)}`, { cause: e })))
+        .catch((e: unknown) => {
+          // sends that kept failing (a local network error, not a silent camera): release and re-open at once
+          const sendFailed = (e as SpotFusionError).code === 'NETWORK';
+          this.lose(new SpotFusionError('CAMERA_LOST', `camera ${this.where} stopped answering: ${describeError(e)}`, { cause: e }), sendFailed);
+        })
         .finally(() => {
           this.beating = false;
         });
@@ -215,9 +275,15 @@ export class GigeCamera extends EventEmitter {
     t.unref();
   }
 
-  private lose(err: Error): void {
+  /**
+   * The camera is gone for this session. `afterSendError`: lost because our sends failed, so the camera may still
+   * hold our control: close() releases it (CCP written back) and the error asks SharedConnection to re-open at once.
+   */
+  private lose(err: Error, afterSendError = false): void {
     if (this.closed || this.lostOnce) return;
     this.lostOnce = true;
+    this.releaseAfterLoss = afterSendError;
+    if (afterSendError) (err as Error & { reopenNow?: boolean }).reopenNow = true;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(err);
@@ -311,12 +377,29 @@ export class GigeCamera extends EventEmitter {
   private async configure(): Promise<void> {
     const nm = this.map();
     nm.clearCache();
+    // a camera whose previous controller went away (heartbeat expired, host crashed) may still be acquiring, and
+    // stream to that session's port: stop it first, so that AcquisitionStart below streams to ours (the aravis fake
+    // otherwise keeps the old stream address), and so that features locked while acquiring can be set
+    if (this.resolve('AcquisitionStop')) {
+      try {
+        await this.execute('AcquisitionStop');
+      } catch (e) {
+        // not fatal: a camera that refuses to stop while idle is still set up below
+        this.emit('close-warning', e);
+      }
+    }
     // features the user configured (ROI and pixel format first: they change the payload size)
     const order = ['PixelFormat', 'OffsetX', 'OffsetY', 'Width', 'Height'];
     const entries = Object.entries(this.opts.features ?? {}).sort(([a], [b]) => (order.indexOf(b) + 1 || -1) - (order.indexOf(a) + 1 || -1));
     for (const [k, v] of entries) {
       if (v === '' || v === undefined || v === null) continue;
-      await this.set(k, v);
+      try {
+        await this.set(k, v);
+      } catch (e) {
+        if (!isPermanentSettingError(e)) throw e;
+        // the camera will refuse this value on every attempt: no retries (state 'failed') until the setting changes
+        throw new SpotFusionError('CONFIG', `setting ${k} = ${JSON.stringify(v)} failed: camera ${this.where} rejects it (${describeError(e)}); change the setting`, { cause: e });
+      }
     }
     const trigger = this.opts.trigger ?? 'software';
     await this.trySet('AcquisitionMode', 'Continuous');
@@ -358,26 +441,39 @@ export class GigeCamera extends EventEmitter {
     const nm = this.map();
     const channels = await this.gvcp.readReg(Reg.STREAM_CHANNELS);
     if (channels < 1) throw new SpotFusionError('CONFIG', `camera ${this.where} has no stream channel`);
-    const packetSize = this.opts.packetSize ?? 1500;
-    await this.gvcp.writeReg(Reg.SCPS0, packetSize);
-    const actual = (await this.gvcp.readReg(Reg.SCPS0)) & 0xffff;
     const payload = nm.has('PayloadSize') ? Number(await nm.get('PayloadSize')) : 0;
-    const pf = this.resolve('PixelFormat') ? String(await this.get('PixelFormat')) : 'Mono8';
     if (payload <= 0) throw new SpotFusionError('CONFIG', `camera ${this.where} reports payload size ${payload}`);
     const local = await localAddressFor(this.opts.host, this.opts.port ?? 3956);
-    const rx = new GvspReceiver({
+    const packetSize = await this.choosePacketSize(local);
+    const actual = (await this.gvcp.readReg(Reg.SCPS0)) & 0xffff;
+    this.canResend = ((await this.gvcp.readReg(Reg.GVCP_CAPABILITY)) & CAP_PACKET_RESEND) !== 0;
+    const rounds = this.opts.maxResendRounds ?? 3;
+    this.resending = this.canResend && this.opts.resend !== false && rounds > 0;
+    this.packetSize = actual || packetSize;
+    const rx = new GvspThreadReceiver({
       localAddress: local,
-      packetSize: actual || packetSize,
+      packetSize: this.packetSize,
       maxPayload: payload,
       recvBufferBytes: this.opts.recvBufferBytes,
-      maxResendRounds: this.opts.maxResendRounds ?? 3,
-      resend: (block, first, last) => this.gvcp.packetResend(0, block, first, last),
+      maxResendRounds: rounds,
+      holdMs: this.opts.holdMs,
+      resend: this.resending ? (block, first, last) => this.gvcp.packetResend(0, block, first, last) : undefined,
     });
-    rx.on('socket-error', (e: Error) => this.lose(new SpotFusionError('NETWORK', `stream socket: ${e.message}`)));
+    // a local failure (the stream socket, the stream worker): the camera still holds our control, so close()
+    // releases it and the connection re-opens at once
+    rx.on('socket-error', (e: Error) => this.lose(new SpotFusionError('NETWORK', `stream socket: ${e.message}`), true));
+    rx.on('close-warning', (e: unknown) => this.emit('close-warning', e));
     rx.on('frame', (f: GvspFrame) => this.onFrame(f));
     rx.on('incomplete', (i: IncompleteInfo) => {
       this.lastIncomplete = i;
       this.emit('incomplete', i);
+      // software trigger: the camera sends a frame only when grab() asks, so this was the grab's frame: fail it now
+      // rather than after the whole timeout
+      if ((this.opts.trigger ?? 'software') !== 'software') return;
+      const w = this.waiters.shift();
+      if (!w) return;
+      clearTimeout(w.timer);
+      w.reject(new SpotFusionError('INCOMPLETE', `frame (block ${i.blockId}) from camera ${this.where} arrived incomplete: ${i.missing} of ${i.expected} packets missing (${i.reason})`));
     });
     rx.on('unsupported', (name: string) => {
       const err = new SpotFusionError('PIXEL_FORMAT', `camera ${this.where} sends pixel format ${name}, which camera-grab does not support`);
@@ -388,11 +484,59 @@ export class GigeCamera extends EventEmitter {
     });
     this.receiver = rx;
     const rxPort = await rx.bind();
+    if (rx.recvBufferCapped) {
+      const max = rmemMax();
+      this.recvBufferWarning =
+        `camera ${this.where}: the stream socket got a ${rx.recvBufferBytes}-byte receive buffer of the ${rx.recvBufferAsked} asked for ` +
+        `(frames of ${payload} bytes): the OS caps it at net.core.rmem_max${max !== undefined ? ` = ${max}` : ''}, so bursts may lose packets; ` +
+        `raise it with: sysctl -w net.core.rmem_max=${rx.recvBufferAsked}`;
+    }
     await this.gvcp.writeReg(Reg.SCDA0, ipToNumber(local));
     await this.gvcp.writeReg(Reg.SCP0, rxPort);
-    void pf;
     await this.execute('AcquisitionStart');
     this.acquiring = true;
+  }
+
+  /**
+   * Set SCPS: the configured size, or (auto) the largest whose test packet arrives, bounded by the local link's MTU,
+   * the camera's GevSCPSPacketSize maximum and packetSizeMax; `packetSizeNote` says which and why.
+   */
+  private async choosePacketSize(local: string): Promise<number> {
+    const fixed = this.opts.packetSize;
+    if (typeof fixed === 'number') {
+      await this.gvcp.writeReg(Reg.SCPS0, fixed);
+      this.packetSizeNote = `camera ${this.where}: packet size ${fixed} bytes (set in the camera config)`;
+      return fixed;
+    }
+    const nm = this.map();
+    const bounds: string[] = [];
+    let upper = this.opts.packetSizeMax ?? JUMBO_PACKET_SIZE;
+    bounds.push(`at most ${upper}`);
+    const link = linkMtu(local);
+    if (link) {
+      upper = Math.min(upper, link.mtu);
+      bounds.push(`MTU of ${link.name} ${link.mtu}`);
+    }
+    let inc = 4;
+    if (nm.has('GevSCPSPacketSize')) {
+      const r = await nm.range('GevSCPSPacketSize');
+      if (r.max !== undefined) {
+        upper = Math.min(upper, r.max);
+        bounds.push(`camera maximum ${r.max}`);
+      }
+      if (r.inc !== undefined && r.inc > 0) inc = r.inc;
+    }
+    upper = Math.max(MIN_PACKET_SIZE, upper);
+    const found = await probePacketSize({ gvcp: this.gvcp, localAddress: local, upper, inc });
+    if (found !== undefined) {
+      this.packetSizeNote = `camera ${this.where}: packet size ${found} bytes, the largest whose test packet arrived (${bounds.join(', ')})`;
+      return found;
+    }
+    await this.gvcp.writeReg(Reg.SCPS0, upper);
+    this.packetSizeNote =
+      `camera ${this.where}: packet size ${upper} bytes from the link (${bounds.join(', ')}): the camera sent no test packet, ` +
+      `so the size could not be checked end to end; if no frames arrive, set Packet size to ${STANDARD_PACKET_SIZE}`;
+    return upper;
   }
 
   private onFrame(f: GvspFrame): void {
@@ -447,7 +591,7 @@ export class GigeCamera extends EventEmitter {
       clearTimeout(w.timer);
       w.reject(err);
     }
-    if (!this.lostOnce && this.info) {
+    if ((!this.lostOnce || this.releaseAfterLoss) && this.info) {
       const quiet = async (fn: () => Promise<void>): Promise<void> => {
         try {
           await fn();

@@ -1,6 +1,7 @@
 /**
  * GVCP client: one UDP socket to one device, one request in flight at a time (the protocol's rule), request ids
- * 1…65535, retries on timeout, PENDING_ACK extending the wait, error statuses turned into readable errors.
+ * 1…65535, retries (the GigE Vision spec's retry count, 3 by default) on a timeout and on a failed send alike,
+ * PENDING_ACK extending the wait, error statuses turned into readable errors.
  * Discovery is unicast to the configured address only: this client never broadcasts.
  */
 import dgram from 'node:dgram';
@@ -26,7 +27,7 @@ export interface GvcpOptions {
   localAddress?: string;
   /** ms to wait for each acknowledge (default 300) */
   timeoutMs?: number;
-  /** extra tries after a timeout (default 3) */
+  /** extra tries after a timeout or a failed send (default 3, the GigE Vision spec's retry count) */
   retries?: number;
 }
 
@@ -36,6 +37,8 @@ interface Pending {
   what: string;
   packet: Buffer;
   triesLeft: number;
+  /** the last send error (the next try is made when the ack timeout runs out, as for a lost packet) */
+  sendError: string | undefined;
   timer: NodeJS.Timeout | undefined;
   resolve: (payload: Buffer) => void;
   reject: (err: Error) => void;
@@ -61,7 +64,7 @@ export class GvcpClient extends EventEmitter {
   private closed = false;
   private bound: Promise<void>;
   /** counters for status and tests */
-  stats = { requests: 0, retries: 0, pending: 0, stale: 0 };
+  stats = { requests: 0, retries: 0, pending: 0, stale: 0, sendErrors: 0, resendSendErrors: 0 };
 
   constructor(opts: GvcpOptions) {
     super();
@@ -131,16 +134,20 @@ export class GvcpClient extends EventEmitter {
       return;
     }
     this.finish();
+    if (p.sendError !== undefined) {
+      p.reject(new SpotFusionError('NETWORK', `${p.what} to ${this.host}:${this.port}: no answer after ${this.retries + 1} tries of ${this.timeoutMs} ms (last send failed: ${p.sendError})`));
+      return;
+    }
     p.reject(new SpotFusionError('TIMEOUT', `${p.what}: no answer from camera ${this.host}:${this.port} after ${this.retries + 1} tries of ${this.timeoutMs} ms`));
   }
 
   private transmit(p: Pending): void {
     this.arm(p, this.timeoutMs);
     this.socket.send(p.packet, this.port, this.host, (err) => {
-      if (err && this.current === p) {
-        this.finish();
-        p.reject(new SpotFusionError('NETWORK', `${p.what} to ${this.host}: ${err.message}`));
-      }
+      if (!err) return;
+      // a failed send is a lost packet: the ack timeout tries again, up to the retry count
+      this.stats.sendErrors += 1;
+      if (this.current === p) p.sendError = err.message;
     });
   }
 
@@ -162,6 +169,7 @@ export class GvcpClient extends EventEmitter {
       what: q.what,
       packet: encodeCommand(q.command, this.nextId, q.payload),
       triesLeft: this.retries,
+      sendError: undefined,
       timer: undefined,
       resolve: q.resolve,
       reject: q.reject,
@@ -241,7 +249,7 @@ export class GvcpClient extends EventEmitter {
     }
   }
 
-  /** Ask the device to send lost stream packets again (no acknowledge). */
+  /** Ask the device to send lost stream packets again (no acknowledge; a failed send is counted and emitted as 'resend-error'). */
   packetResend(channel: number, blockId: number, firstPacket: number, lastPacket: number): void {
     if (this.closed) return;
     const p = Buffer.alloc(12);
@@ -251,7 +259,11 @@ export class GvcpClient extends EventEmitter {
     p.writeUInt32BE(lastPacket & 0xffffff, 8);
     this.nextId = (this.nextId % 0xffff) + 1;
     this.socket.send(encodeCommand(Cmd.PACKETRESEND, this.nextId, p, 0), this.port, this.host, (err) => {
-      if (err) this.emit('socket-error', err);
+      // a resend request that could not be sent costs that frame at most, never the camera
+      if (err) {
+        this.stats.resendSendErrors += 1;
+        this.emit('resend-error', err);
+      }
     });
   }
 

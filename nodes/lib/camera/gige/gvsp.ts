@@ -1,13 +1,17 @@
 /**
- * GVSP receive path: one UDP socket with a large receive buffer; packets of a block (leader, payload packets,
- * trailer) are placed by packet id straight into a pooled buffer, so out-of-order arrival costs nothing; lost
- * packets are asked again with PACKETRESEND (through the `resend` callback, i.e. the GVCP client) a bounded number
- * of times; a block that stays incomplete is dropped and counted. 16-bit block ids wrap (65535 → 1).
+ * GVSP receive path: one UDP socket with a receive buffer sized from the frame size; packets of a block (leader,
+ * payload packets, trailer) are copied by packet id straight into a preallocated frame buffer, so out-of-order
+ * arrival costs nothing and no packet allocates anything of ours. At most `poolSize` blocks are assembled at once
+ * (fixed slots, found by index). Lost packets are asked again with PACKETRESEND (through the `resend` callback,
+ * i.e. the GVCP client) a bounded number of rounds within `holdMs`; a block that stays incomplete is reported once
+ * ('incomplete') and its slot reused. With every slot taken, the packet that starts a new block is never dropped:
+ * the oldest block is reported incomplete and recycled for it, so frames keep flowing under loss. 16-bit block
+ * ids wrap (65535 → 1).
  */
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { SpotFusionError } from '../../errors';
-import { decodeGvspHeader, decodeImageLeader, GVSP_HEADER, PacketFormat, PAYLOAD_IMAGE, PIXEL_FORMATS, pixelFormatName } from './protocol';
+import { decodeImageLeader, GVSP_HEADER, PacketFormat, PAYLOAD_IMAGE, PIXEL_FORMATS, pixelFormatName } from './protocol';
 
 /** IP (20) + UDP (8) + GVSP (8) header bytes in every stream packet */
 export const PACKET_OVERHEAD = 36;
@@ -38,7 +42,7 @@ export interface GvspReceiverOptions {
   packetSize: number;
   /** largest payload of one block in bytes (the camera's PayloadSize) */
   maxPayload: number;
-  /** asked receive buffer (SO_RCVBUF), default 16 MiB; the OS may cap it (net.core.rmem_max) */
+  /** asked receive buffer (SO_RCVBUF), default recvBufferFor(maxPayload); the OS may cap it (net.core.rmem_max) */
   recvBufferBytes?: number;
   /** buffers in the pool (blocks assembled at once + frames the consumer still holds), default 8 */
   poolSize?: number;
@@ -46,65 +50,133 @@ export interface GvspReceiverOptions {
   resend?: (blockId: number, first: number, last: number) => void;
   /** rounds of PACKETRESEND per block before it is dropped (default 3) */
   maxResendRounds?: number;
-  /** ms to wait after the trailer (or since the last packet) before asking again / giving up (default 30) */
+  /** ms to wait for the packets of one PACKETRESEND round before asking again (default 30) */
   resendWaitMs?: number;
+  /**
+   * ms an incomplete block is held, waiting for resent packets, once its end is known (its trailer came, or a newer
+   * block started); then it is reported incomplete (default 100; without a resend path it is reported at once)
+   */
+  holdMs?: number;
   /** ms a block may take in all before it is dropped (default 1000) */
   blockTimeoutMs?: number;
 }
 
-interface Assembly {
-  blockId: number;
-  buf: Buffer;
-  /** received[p] for p = 0 (leader) … n+1 (trailer); grows while n is unknown */
-  got: Uint8Array;
-  count: number;
-  /** number of payload packets, once known (from leader size or trailer id) */
-  nPayload: number;
-  size: number;
-  width: number;
-  height: number;
-  pixelFormatCode: number;
-  timestamp: bigint;
-  leader: boolean;
-  trailer: boolean;
-  maxSeen: number;
-  rounds: number;
-  resent: number;
-  requested: Set<number>;
-  timer: NodeJS.Timeout | undefined;
-  deadline: NodeJS.Timeout | undefined;
+/** The receiver's counters, in this order also in the shared array a stream worker writes them to. */
+export const GVSP_STAT_KEYS = ['packets', 'frames', 'incomplete', 'resendRequests', 'resentPackets', 'duplicates', 'badPackets', 'noBuffer', 'lostPackets', 'allocated'] as const;
+export type GvspStats = Record<(typeof GVSP_STAT_KEYS)[number], number>;
+export function emptyGvspStats(): GvspStats {
+  return Object.fromEntries(GVSP_STAT_KEYS.map((k) => [k, 0])) as GvspStats;
 }
+
+/** SO_RCVBUF asked for a stream whose blocks are `payload` bytes: room for 4 frames, at least 4 MiB, at most 256 MiB. */
+export function recvBufferFor(payload: number): number {
+  return Math.min(256 * 1024 * 1024, Math.max(4 * 1024 * 1024, 4 * payload));
+}
+
+/** Throws a CONFIG error for a packet or payload size no receiver can work with. */
+export function checkReceiverOptions(opts: Pick<GvspReceiverOptions, 'packetSize' | 'maxPayload'>): void {
+  if (!Number.isInteger(opts.packetSize) || opts.packetSize <= PACKET_OVERHEAD + 4) throw new SpotFusionError('CONFIG', `GVSP packet size ${opts.packetSize} is too small`);
+  if (!Number.isInteger(opts.maxPayload) || opts.maxPayload <= 0) throw new SpotFusionError('CONFIG', `payload size ${opts.maxPayload} is not a positive integer`);
+}
+
+/** One block being assembled. Slots are made once per receiver and reused: nothing is allocated per packet. */
+class Slot {
+  /** 0: the slot is free */
+  blockId = 0;
+  /** order in which blocks started (the oldest is recycled first) */
+  seq = 0;
+  buf: Buffer | undefined;
+  /** got[p] for p = 0 (leader) … n+1 (trailer) */
+  readonly got: Uint8Array;
+  /** packets asked again with PACKETRESEND */
+  readonly requested: Uint8Array;
+  count = 0;
+  /** number of payload packets, once known (from the leader's image size or the trailer's packet id) */
+  nPayload = -1;
+  size = 0;
+  width = 0;
+  height = 0;
+  pixelFormatCode = 0;
+  timestamp = 0n;
+  leader = false;
+  trailer = false;
+  maxSeen = 0;
+  rounds = 0;
+  resent = 0;
+  startedAt = 0;
+  /** when the block's end became known (its trailer came, or a newer block started); 0: not yet */
+  endAt = 0;
+  /** when to look at the block again (next resend round or give up); 0: not scheduled */
+  dueAt = 0;
+
+  constructor(packets: number) {
+    this.got = new Uint8Array(packets);
+    this.requested = new Uint8Array(packets);
+  }
+
+  reset(blockId: number, seq: number, now: number): void {
+    this.blockId = blockId;
+    this.seq = seq;
+    this.got.fill(0);
+    this.requested.fill(0);
+    this.count = 0;
+    this.nPayload = -1;
+    this.size = 0;
+    this.width = 0;
+    this.height = 0;
+    this.pixelFormatCode = 0;
+    this.timestamp = 0n;
+    this.leader = false;
+    this.trailer = false;
+    this.maxSeen = 0;
+    this.rounds = 0;
+    this.resent = 0;
+    this.startedAt = now;
+    this.endAt = 0;
+    this.dueAt = 0;
+  }
+}
+
+/** a finished block id counts as done (its late or duplicate packets are dropped) for this long */
+const DONE_MS = 1000;
 
 export class GvspReceiver extends EventEmitter {
   private readonly socket: dgram.Socket;
   private readonly opts: Required<Omit<GvspReceiverOptions, 'resend'>> & Pick<GvspReceiverOptions, 'resend'>;
   private readonly perPacket: number;
   private readonly maxPackets: number;
+  private readonly slots: Slot[] = [];
+  private last: Slot | undefined;
+  private seq = 0;
   private readonly free: Buffer[] = [];
-  private allocated = 0;
-  private readonly blocks = new Map<number, Assembly>();
-  /** recently finished block ids, to drop their late duplicates */
-  private readonly done = new Set<number>();
-  private readonly doneOrder: number[] = [];
+  /** Date.now() when each 16-bit block id last finished (0: never) */
+  private readonly doneAt = new Float64Array(0x10000);
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
   private closed = false;
+  /** SO_RCVBUF asked for, and what the OS granted (Linux reports twice the usable size, capped at 2 × rmem_max) */
+  recvBufferAsked = 0;
   recvBufferBytes = 0;
-  readonly stats = { packets: 0, frames: 0, incomplete: 0, resendRequests: 0, resentPackets: 0, duplicates: 0, badPackets: 0, noBuffer: 0, lostPackets: 0 };
+  readonly stats: GvspStats = emptyGvspStats();
 
   constructor(opts: GvspReceiverOptions) {
     super();
-    if (!Number.isInteger(opts.packetSize) || opts.packetSize <= PACKET_OVERHEAD + 4) throw new SpotFusionError('CONFIG', `GVSP packet size ${opts.packetSize} is too small`);
-    if (!Number.isInteger(opts.maxPayload) || opts.maxPayload <= 0) throw new SpotFusionError('CONFIG', `payload size ${opts.maxPayload} is not a positive integer`);
+    checkReceiverOptions(opts);
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as GvspReceiverOptions;
     this.opts = {
-      recvBufferBytes: 16 * 1024 * 1024,
+      recvBufferBytes: recvBufferFor(opts.maxPayload),
       poolSize: 8,
       maxResendRounds: 3,
       resendWaitMs: 30,
+      holdMs: 100,
       blockTimeoutMs: 1000,
       ...given,
     };
+    if (!Number.isInteger(this.opts.poolSize) || this.opts.poolSize < 1) throw new SpotFusionError('CONFIG', `GVSP pool size ${this.opts.poolSize} is not a positive integer`);
     this.perPacket = opts.packetSize - PACKET_OVERHEAD;
     this.maxPackets = Math.ceil(opts.maxPayload / this.perPacket);
+    for (let i = 0; i < this.opts.poolSize; i++) this.slots.push(new Slot(this.maxPackets + 2));
+    this.recvBufferAsked = this.opts.recvBufferBytes;
     this.socket = dgram.createSocket({ type: 'udp4', recvBufferSize: this.opts.recvBufferBytes });
     this.socket.on('message', (m) => this.onPacket(m));
     this.socket.on('error', (e) => this.emit('socket-error', e));
@@ -128,193 +200,253 @@ export class GvspReceiver extends EventEmitter {
     });
   }
 
+  /** true when the OS gave the stream socket less receive buffer than asked (net.core.rmem_max caps it) */
+  get recvBufferCapped(): boolean {
+    // Linux grants min(asked, rmem_max), doubles it for its bookkeeping and reports that
+    const granted = process.platform === 'linux' ? this.recvBufferBytes / 2 : this.recvBufferBytes;
+    return this.recvBufferBytes > 0 && granted < this.recvBufferAsked;
+  }
+
   get port(): number {
     return this.socket.address().port;
   }
 
+  /** blocks being assembled now (0 after close) */
+  get inAssembly(): number {
+    let n = 0;
+    for (const s of this.slots) if (s.blockId !== 0) n++;
+    return n;
+  }
+
   /** Give a delivered frame's buffer back to the pool (optional: a buffer kept by its consumer is simply replaced). */
   release(buf: Buffer): void {
-    const base = buf.byteOffset === 0 && buf.buffer.byteLength >= this.opts.maxPayload ? Buffer.from(buf.buffer, 0, this.opts.maxPayload) : undefined;
+    const base = buf.byteOffset === 0 && buf.buffer.byteLength === this.opts.maxPayload ? Buffer.from(buf.buffer, 0, this.opts.maxPayload) : undefined;
     if (base && this.free.length < this.opts.poolSize) this.free.push(base);
   }
 
-  private acquire(): Buffer | undefined {
-    const b = this.free.pop();
-    if (b) return b;
-    if (this.blocks.size >= this.opts.poolSize) return undefined;
-    this.allocated += 1;
-    // every pool buffer starts at offset 0 of its own ArrayBuffer, so release() can recognise it
-    return Buffer.from(new ArrayBuffer(this.opts.maxPayload));
+  private find(blockId: number): Slot | undefined {
+    const last = this.last;
+    if (last !== undefined && last.blockId === blockId) return last;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      if (slots[i].blockId === blockId) {
+        this.last = slots[i];
+        return slots[i];
+      }
+    }
+    return undefined;
+  }
+
+  /** A packet of a block we are not assembling: take a free slot, or recycle the oldest block (reported once). */
+  private start(blockId: number): Slot {
+    const now = Date.now();
+    let slot: Slot | undefined;
+    let oldest: Slot | undefined;
+    for (const s of this.slots) {
+      if (s.blockId === 0) {
+        slot = s;
+        break;
+      }
+      if (!oldest || s.seq < oldest.seq) oldest = s;
+    }
+    if (!slot) {
+      // poolSize >= 1, so there is an oldest
+      slot = oldest ?? this.slots[0];
+      this.stats.noBuffer += 1;
+      this.giveUp(slot, `recycled for block ${blockId}: ${this.opts.poolSize} blocks already in assembly`);
+    }
+    if (!slot.buf) {
+      slot.buf = this.free.pop();
+      if (!slot.buf) {
+        this.stats.allocated += 1;
+        // every pool buffer is its own ArrayBuffer of exactly maxPayload bytes, so release() can recognise it
+        slot.buf = Buffer.from(new ArrayBuffer(this.opts.maxPayload));
+      }
+    }
+    this.seq += 1;
+    slot.reset(blockId, this.seq, now);
+    this.last = slot;
+    // a newer block started: the older ones got all the packets they will get without asking
+    for (const s of this.slots) if (s !== slot && s.blockId !== 0 && s.endAt === 0) this.ended(s, now);
+    this.schedule(now + this.opts.blockTimeoutMs);
+    return slot;
   }
 
   private onPacket(m: Buffer): void {
     if (this.closed) return;
     this.stats.packets += 1;
-    const h = decodeGvspHeader(m);
-    if (!h || (h.status !== 0 && h.status !== 0x0100) || h.blockId === 0) {
-      this.stats.badPackets += 1;
-      return;
-    }
-    if (this.done.has(h.blockId)) {
-      this.stats.duplicates += 1;
-      return;
-    }
-    let a = this.blocks.get(h.blockId);
-    if (!a) {
-      const buf = this.acquire();
-      if (!buf) {
-        this.stats.noBuffer += 1;
-        this.dropOldest();
+    if (m.length < GVSP_HEADER) return this.bad();
+    const status = (m[0] << 8) | m[1];
+    const blockId = (m[2] << 8) | m[3];
+    const fmt = m[4];
+    // extended ids (64-bit block id) are not negotiated by us
+    if ((status !== 0 && status !== 0x0100) || blockId === 0 || fmt & 0x80) return this.bad();
+    const p = (m[5] << 16) | (m[6] << 8) | m[7];
+    if (p > this.maxPackets + 1) return this.bad();
+    const doneAt = this.doneAt[blockId];
+    if (doneAt !== 0) {
+      if (Date.now() - doneAt < DONE_MS) {
+        this.stats.duplicates += 1;
         return;
       }
-      a = {
-        blockId: h.blockId,
-        buf,
-        got: new Uint8Array(this.maxPackets + 2),
-        count: 0,
-        nPayload: -1,
-        size: 0,
-        width: 0,
-        height: 0,
-        pixelFormatCode: 0,
-        timestamp: 0n,
-        leader: false,
-        trailer: false,
-        maxSeen: 0,
-        rounds: 0,
-        resent: 0,
-        requested: new Set(),
-        timer: undefined,
-        deadline: undefined,
-      };
-      const blk = a;
-      a.deadline = setTimeout(() => this.giveUp(blk, 'block timeout'), this.opts.blockTimeoutMs);
-      this.blocks.set(h.blockId, a);
-      // a newer block started while older ones wait: their missing packets are lost, not late
-      for (const other of this.blocks.values()) if (other !== a && !other.timer && other.count > 0) this.arm(other, this.opts.resendWaitMs);
+      this.doneAt[blockId] = 0;
     }
-    const p = h.packetId;
-    if (p >= a.got.length) {
-      this.stats.badPackets += 1;
-      return;
-    }
-    if (a.got[p]) {
+    const a = this.find(blockId) ?? this.start(blockId);
+    if (a.got[p] === 1) {
       this.stats.duplicates += 1;
       return;
     }
-    if (a.requested.has(p)) {
+    if (a.nPayload >= 0 && p > a.nPayload + 1) return this.bad();
+    if (a.requested[p] === 1) {
       a.resent += 1;
       this.stats.resentPackets += 1;
     }
-    const body = m.subarray(GVSP_HEADER);
-    if (h.format === PacketFormat.LEADER) {
-      if (p !== 0) return this.bad();
-      const l = decodeImageLeader(body);
-      if (!l) return this.bad();
-      if (l.payloadType !== PAYLOAD_IMAGE) {
-        this.giveUp(a, `payload type 0x${l.payloadType.toString(16)} is not an image`);
-        return;
-      }
-      const info = PIXEL_FORMATS[l.pixelFormat];
-      if (!info) {
-        this.giveUp(a, `unsupported pixel format ${pixelFormatName(l.pixelFormat)}`);
-        this.emit('unsupported', pixelFormatName(l.pixelFormat));
-        return;
-      }
-      const size = (l.width * l.height * info.bitsPerPixel) / 8;
-      if (size > this.opts.maxPayload) {
-        this.giveUp(a, `image ${l.width}×${l.height} ${info.name} (${size} bytes) is larger than the payload size ${this.opts.maxPayload}`);
-        return;
-      }
-      a.leader = true;
-      a.width = l.width;
-      a.height = l.height;
-      a.pixelFormatCode = l.pixelFormat;
-      a.timestamp = l.timestamp;
-      a.size = size;
-      a.nPayload = Math.ceil(size / this.perPacket);
-    } else if (h.format === PacketFormat.PAYLOAD) {
-      if (p < 1 || p > this.maxPackets) return this.bad();
+    const format = fmt & 0x0f;
+    if (format === PacketFormat.PAYLOAD) {
+      if (p < 1) return this.bad();
       const off = (p - 1) * this.perPacket;
-      const n = Math.min(body.length, this.opts.maxPayload - off);
-      if (n < 0) return this.bad();
-      body.copy(a.buf, off, 0, n);
-    } else if (h.format === PacketFormat.TRAILER) {
-      a.trailer = true;
+      const n = Math.min(m.length - GVSP_HEADER, this.opts.maxPayload - off);
+      m.copy(a.buf as Buffer, off, GVSP_HEADER, GVSP_HEADER + n);
+    } else if (format === PacketFormat.LEADER) {
+      if (p !== 0 || !this.onLeader(a, m)) return;
+    } else if (format === PacketFormat.TRAILER) {
       if (a.nPayload < 0) a.nPayload = p - 1;
+      else if (p !== a.nPayload + 1) return this.bad();
+      a.trailer = true;
     } else {
       return this.bad();
     }
     a.got[p] = 1;
     a.count += 1;
     if (p > a.maxSeen) a.maxSeen = p;
-    if (a.leader && a.trailer && a.count === a.nPayload + 2) {
-      this.complete(a);
-      return;
+    if (a.leader && a.trailer && a.count === a.nPayload + 2) this.complete(a);
+    else if (format === PacketFormat.TRAILER) this.ended(a, Date.now());
+  }
+
+  /** false when the leader ended the block (not an image, unsupported, too large) or is malformed */
+  private onLeader(a: Slot, m: Buffer): boolean {
+    const l = decodeImageLeader(m.subarray(GVSP_HEADER));
+    if (!l) {
+      this.bad();
+      return false;
     }
-    if (a.trailer && !a.timer) this.arm(a, 0);
+    if (l.payloadType !== PAYLOAD_IMAGE) {
+      this.giveUp(a, `payload type 0x${l.payloadType.toString(16)} is not an image`);
+      return false;
+    }
+    const info = PIXEL_FORMATS[l.pixelFormat];
+    if (!info) {
+      this.giveUp(a, `unsupported pixel format ${pixelFormatName(l.pixelFormat)}`);
+      this.emit('unsupported', pixelFormatName(l.pixelFormat));
+      return false;
+    }
+    const size = (l.width * l.height * info.bitsPerPixel) / 8;
+    if (size > this.opts.maxPayload) {
+      this.giveUp(a, `image ${l.width}×${l.height} ${info.name} (${size} bytes) is larger than the payload size ${this.opts.maxPayload}`);
+      return false;
+    }
+    const n = Math.ceil(size / this.perPacket);
+    if ((a.nPayload >= 0 && a.nPayload !== n) || a.maxSeen > n + 1) {
+      this.giveUp(a, `leader announces ${n} payload packets, the block has ${a.nPayload >= 0 ? a.nPayload : a.maxSeen}`);
+      return false;
+    }
+    a.leader = true;
+    a.width = l.width;
+    a.height = l.height;
+    a.pixelFormatCode = l.pixelFormat;
+    a.timestamp = l.timestamp;
+    a.size = size;
+    a.nPayload = n;
+    return true;
   }
 
   private bad(): void {
     this.stats.badPackets += 1;
   }
 
-  private arm(a: Assembly, ms: number): void {
-    if (a.timer) clearTimeout(a.timer);
-    a.timer = setTimeout(() => {
-      a.timer = undefined;
-      this.check(a);
-    }, ms);
+  /** Wake service() at `at` (ms since epoch) unless it wakes earlier already. */
+  private schedule(at: number): void {
+    if (this.closed || (this.timer && this.timerAt <= at)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.service(), Math.max(0, at - Date.now()));
   }
 
-  private missing(a: Assembly): number[] {
-    const last = a.nPayload >= 0 ? a.nPayload + 1 : Math.max(a.maxSeen, 1);
-    const out: number[] = [];
-    for (let p = 0; p <= last; p++) if (!a.got[p]) out.push(p);
-    return out;
-  }
-
-  /** After the trailer, or once a newer block started: ask for what is missing, or give up. */
-  private check(a: Assembly): void {
-    if (this.blocks.get(a.blockId) !== a) return;
-    const miss = this.missing(a);
-    if (miss.length === 0 && a.leader && a.trailer) {
-      this.complete(a);
-      return;
+  /** Blocks whose time came: the next resend round, give up, or block timeout. */
+  private service(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    const now = Date.now();
+    let next = Infinity;
+    for (const s of this.slots) {
+      if (s.blockId === 0) continue;
+      if (s.endAt === 0) {
+        if (now - s.startedAt >= this.opts.blockTimeoutMs) this.giveUp(s, 'block timeout');
+        else next = Math.min(next, s.startedAt + this.opts.blockTimeoutMs);
+      } else if (s.dueAt !== 0) {
+        if (now >= s.dueAt) this.check(s, now);
+        if (s.blockId !== 0 && s.dueAt !== 0) next = Math.min(next, s.dueAt);
+      }
     }
-    if (!this.opts.resend || a.rounds >= this.opts.maxResendRounds) {
-      this.giveUp(a, `${miss.length} packet(s) missing`);
+    if (next !== Infinity) this.schedule(next);
+  }
+
+  private missing(a: Slot): number {
+    const last = a.nPayload >= 0 ? a.nPayload + 1 : Math.max(a.maxSeen, 1);
+    let n = 0;
+    for (let p = 0; p <= last; p++) if (a.got[p] === 0) n++;
+    return n;
+  }
+
+  /**
+   * The block's end is known: on the next turn of the event loop (packets already queued may still fill it) it is
+   * reported, or, with a resend path, its missing packets are asked.
+   */
+  private ended(a: Slot, now: number): void {
+    if (a.endAt !== 0) return;
+    a.endAt = now;
+    a.dueAt = now;
+    this.schedule(now);
+  }
+
+  /** Ask for what is missing (one request per contiguous range), or give up after the rounds or the hold time. */
+  private check(a: Slot, now: number): void {
+    const resend = this.opts.resend;
+    if (!resend || a.rounds >= this.opts.maxResendRounds || now - a.endAt >= this.opts.holdMs) {
+      this.giveUp(a, `${this.missing(a)} packet(s) missing`);
       return;
     }
     a.rounds += 1;
-    // one request per contiguous range
-    let i = 0;
-    while (i < miss.length) {
-      let j = i;
-      while (j + 1 < miss.length && miss[j + 1] === miss[j] + 1) j++;
+    const last = a.nPayload >= 0 ? a.nPayload + 1 : Math.max(a.maxSeen, 1);
+    let p = 0;
+    while (p <= last) {
+      if (a.got[p] === 1) {
+        p++;
+        continue;
+      }
+      const first = p;
+      while (p + 1 <= last && a.got[p + 1] === 0) p++;
+      for (let k = first; k <= p; k++) a.requested[k] = 1;
       this.stats.resendRequests += 1;
-      for (let k = i; k <= j; k++) a.requested.add(miss[k]);
-      this.opts.resend(a.blockId, miss[i], miss[j]);
-      i = j + 1;
+      resend(a.blockId, first, p);
+      p++;
     }
-    this.arm(a, this.opts.resendWaitMs);
+    a.dueAt = Math.min(now + this.opts.resendWaitMs, a.endAt + this.opts.holdMs);
+    this.schedule(a.dueAt);
   }
 
-  private finish(a: Assembly): void {
-    if (a.timer) clearTimeout(a.timer);
-    if (a.deadline) clearTimeout(a.deadline);
-    this.blocks.delete(a.blockId);
-    this.done.add(a.blockId);
-    this.doneOrder.push(a.blockId);
-    if (this.doneOrder.length > 64) this.done.delete(this.doneOrder.shift() as number);
+  private finish(a: Slot): void {
+    this.doneAt[a.blockId] = Date.now();
+    a.blockId = 0;
+    a.dueAt = 0;
   }
 
-  private complete(a: Assembly): void {
-    this.finish(a);
-    this.stats.frames += 1;
+  private complete(a: Slot): void {
+    const buf = a.buf as Buffer;
+    a.buf = undefined;
     const frame: GvspFrame = {
       blockId: a.blockId,
-      data: a.buf.subarray(0, a.size),
+      data: buf.subarray(0, a.size),
       width: a.width,
       height: a.height,
       pixelFormat: pixelFormatName(a.pixelFormatCode),
@@ -322,33 +454,28 @@ export class GvspReceiver extends EventEmitter {
       timestamp: a.timestamp,
       resent: a.resent,
     };
+    this.finish(a);
+    this.stats.frames += 1;
     this.emit('frame', frame);
   }
 
-  private giveUp(a: Assembly, reason: string): void {
-    if (this.blocks.get(a.blockId) !== a) return;
-    const miss = this.missing(a);
+  /** Report the block incomplete (once: its slot is free afterwards and its buffer stays with the slot). */
+  private giveUp(a: Slot, reason: string): void {
+    if (a.blockId === 0) return;
+    const missing = this.missing(a);
+    const info: IncompleteInfo = { blockId: a.blockId, missing, expected: a.nPayload >= 0 ? a.nPayload + 2 : a.maxSeen + 1, reason };
     this.finish(a);
-    this.free.push(a.buf);
     this.stats.incomplete += 1;
-    this.stats.lostPackets += miss.length;
-    const info: IncompleteInfo = { blockId: a.blockId, missing: miss.length, expected: a.nPayload >= 0 ? a.nPayload + 2 : a.maxSeen + 1, reason };
+    this.stats.lostPackets += missing;
     this.emit('incomplete', info);
-  }
-
-  private dropOldest(): void {
-    const oldest = this.blocks.values().next();
-    if (!oldest.done) this.giveUp(oldest.value, 'no free buffer (frames not consumed fast enough)');
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const a of this.blocks.values()) {
-      if (a.timer) clearTimeout(a.timer);
-      if (a.deadline) clearTimeout(a.deadline);
-    }
-    this.blocks.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const s of this.slots) s.blockId = 0;
     await new Promise<void>((resolve) => {
       try {
         this.socket.close(() => resolve());

@@ -55,6 +55,9 @@ export const Reg = {
   SCCFG0: 0x0d24,
 } as const;
 
+/** GVCP capability register bits (bit 29 of the spec's MSB-0 numbering: PACKETRESEND) */
+export const CAP_PACKET_RESEND = 1 << 2;
+
 /** CCP bits */
 export const CCP_EXCLUSIVE = 0x1;
 export const CCP_CONTROL = 0x2;
