@@ -40,6 +40,18 @@
         $(selector).editableList('addItem', t);
       });
     },
+    /**
+     * oneditresize of plc-read and plc-write: the list takes the dialog's height left by the other rows, so
+     * every row stays reachable (it scrolls) however many tags there are and however small the window.
+     */
+    resize: function (selector, size) {
+      var h = size.height;
+      // only the rows on show: jQuery measures a hidden row as if it were shown
+      $('#dialog-form>div:not(.node-input-tag-list-row):visible').each(function () {
+        h -= $(this).outerHeight(true);
+      });
+      $(selector).editableList('height', Math.max(120, h - 30));
+    },
     /** The tag map as the editor holds it now. */
     read: function (selector) {
       var tags = [];

@@ -37,6 +37,13 @@ export interface ParsePythonLiteralOptions {
   maxDepth?: number;
   /** longest input accepted, in UTF-16 code units (default 16 MiB) */
   maxLength?: number;
+  /**
+   * Also read JSON text with the same rules (redis-cache's legacy formats, where a key may hold JSON or a
+   * Python literal): the names `true`, `false`, `null` and the string escape `\/` (a slash) are accepted.
+   * Everything else is read as Python reads it, so JSON numbers keep every digit (`-0` is the int 0) and the
+   * depth and size guards apply to JSON too.
+   */
+  json?: boolean;
 }
 
 export class PythonLiteralError extends Error {
@@ -225,6 +232,7 @@ class Parser {
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
+    private readonly json: boolean,
   ) {}
 
   private fail(problem: string, offset: number, reason?: string): PythonLiteralError {
@@ -495,6 +503,13 @@ class Parser {
         return { kind: 'bool', value: false, start: p };
       case 'None':
         return { kind: 'none', value: null, start: p };
+      case 'true':
+      case 'false':
+        if (this.json) return { kind: 'bool', value: name === 'true', start: p };
+        break;
+      case 'null':
+        if (this.json) return { kind: 'none', value: null, start: p };
+        break;
       case 'set': {
         // set() is how Python prints an empty set, so it is the one call allowed.
         this.skipSpace();
@@ -686,6 +701,9 @@ class Parser {
         return '\t';
       case 118: // v
         return '\v';
+      case 47: // '/': JSON's escaped slash (Python keeps the backslash)
+        if (!this.json || bytes) break;
+        return '/';
       case 120: {
         // x
         const v = readHex(text, p + 2, 2);
@@ -891,7 +909,7 @@ export function parsePythonLiteral(text: string, opts: ParsePythonLiteralOptions
       1,
     );
   }
-  return new Parser(text, maxDepth).parse();
+  return new Parser(text, maxDepth, opts.json === true).parse();
 }
 
 // ---------------------------------------------------------------------------------------------------------

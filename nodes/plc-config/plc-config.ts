@@ -4,12 +4,16 @@ import type { PlcClient } from '../lib/plc/types';
 import { SpotFusionError, describeError } from '../lib/errors';
 import { PERMANENT_ERROR_CODE } from '../lib/connection';
 import { setupConnectionConfig } from '../shared/connection-config';
+import { registerDriverFactory } from '../shared/editor-admin';
 import type { PlcConfigNode } from './types';
 
 interface PlcConfigDef extends NodeDef, PlcSettingsInput {}
 
 
 export = function register(RED: NodeAPI): void {
+  // Test connection and Browse tags in the editor: the same settings parser and client as a deployed node
+  registerDriverFactory(RED, 'plc-config', ['username', 'password'], (def, creds, ctx) => plcDriver(parsePlcSettings(def, creds, ctx.userDir)));
+
   function PlcConfig(this: Node, def: PlcConfigDef): void {
     RED.nodes.createNode(this, def);
     const node = this as PlcConfigNode;

@@ -5,8 +5,9 @@ import { checkAddresses } from '../lib/plc/check';
 import { SpotFusionError, describeError } from '../lib/errors';
 import type { StateChange } from '../lib/connection';
 import { handleInput } from '../shared/input';
-import { errorStatus } from '../shared/status';
+import { errorStatus, statusLine } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
+import { translator } from '../shared/i18n';
 import type { PlcConfigNode } from '../plc-config/types';
 
 interface PlcReadDef extends NodeDef {
@@ -18,8 +19,12 @@ interface PlcReadDef extends NodeDef {
   trigger: string;
 }
 
+/** the status stays yellow this long after an overrun (or ten intervals, when longer) */
+const OVERRUN_WINDOW_MS = 5000;
+
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
+  const tr = translator(RED);
 
   function PlcRead(this: Node, def: PlcReadDef): void {
     RED.nodes.createNode(this, def);
@@ -33,16 +38,16 @@ export = function register(RED: NodeAPI): void {
     const interval = Number(def.interval ?? 1000);
     const deadband = Number(def.deadband || 0);
     try {
-      if (!config) throw new SpotFusionError('CONFIG', 'no PLC config selected: open the node and select one');
-      if (!mode) throw new SpotFusionError('CONFIG', `mode "${def.mode}" is not one of ${READ_MODES.join(', ')}`);
-      if (!Number.isFinite(interval) || interval < 0 || interval > 86_400_000) throw new SpotFusionError('CONFIG', `interval "${String(def.interval)}" must be 0..86400000 ms (0: back to back)`);
-      if (!Number.isFinite(deadband) || deadband < 0) throw new SpotFusionError('CONFIG', `deadband "${String(def.deadband)}" must be a number ≥ 0`);
+      if (!config) throw new SpotFusionError('CONFIG', tr('plc-read.errors.noConfig'));
+      if (!mode) throw new SpotFusionError('CONFIG', tr('plc-read.errors.badMode', { mode: String(def.mode), modes: READ_MODES.join(', ') }));
+      if (!Number.isFinite(interval) || interval < 0 || interval > 86_400_000) throw new SpotFusionError('CONFIG', tr('plc-read.errors.badInterval', { interval: String(def.interval) }));
+      if (!Number.isFinite(deadband) || deadband < 0) throw new SpotFusionError('CONFIG', tr('plc-read.errors.badDeadband', { deadband: String(def.deadband) }));
       tags = parseTagMap(def.tags, 'plc-read');
-      if (tags.length === 0) throw new SpotFusionError('CONFIG', 'the tag map is empty: add at least one tag');
+      if (tags.length === 0) throw new SpotFusionError('CONFIG', tr('plc-read.errors.emptyTags'));
       if (mode === 'trigger') {
         const t = tags.find((x) => x.name === def.trigger);
-        if (!t) throw new SpotFusionError('CONFIG', `trigger tag "${def.trigger ?? ''}" is not in the tag map`);
-        if (t.type !== 'BOOL' || (t.count ?? 0) > 1) throw new SpotFusionError('CONFIG', `trigger tag "${t.name}" must be a single BOOL`);
+        if (!t) throw new SpotFusionError('CONFIG', tr('plc-read.errors.noTrigger', { tag: def.trigger ?? '' }));
+        if (t.type !== 'BOOL' || (t.count ?? 0) > 1) throw new SpotFusionError('CONFIG', tr('plc-read.errors.triggerBool', { tag: t.name }));
       }
       checkAddresses(tags, config.settings?.protocol, 'plc-read');
     } catch (err) {
@@ -50,19 +55,26 @@ export = function register(RED: NodeAPI): void {
     }
 
     let lastStatusAt = 0;
+    const overrunWindowMs = Math.max(OVERRUN_WINDOW_MS, 10 * (Number.isFinite(interval) ? interval : 0));
     const showCycle = (r: PlcReader): void => {
       const now = Date.now();
       if (!config?.connection.connected || now - lastStatusAt < 1000) return;
       lastStatusAt = now;
-      const over = r.overruns ? `, ${r.overruns} overrun(s)` : '';
-      node.status({ fill: r.overruns ? 'yellow' : 'green', shape: 'dot', text: `${r.mode}: cycle ${r.cycles}, ${r.emitted} sent, ${r.lastDurationMs} ms${over}` });
+      // yellow while overruns are recent, green again once cycles keep time (the count since deploy stays in
+      // msg.plc.overruns and the text)
+      const recent = r.lastOverrunAt !== undefined && now - r.lastOverrunAt < overrunWindowMs;
+      const cycle = { mode: r.mode, cycles: r.cycles, sent: r.emitted, ms: r.lastDurationMs };
+      const text = recent
+        ? tr('plc-read.status.cycleOverrun', { ...cycle, overruns: r.overruns, ago: ((now - (r.lastOverrunAt ?? now)) / 1000).toFixed(1) })
+        : tr('plc-read.status.cycle', cycle);
+      statusLine(node).update({ fill: recent ? 'yellow' : 'green', shape: 'dot', text });
     };
     const toMsg = (out: ReadOutput): Record<string, unknown> => ({ payload: out.payload, part: out.part, plc: out.plc, topic: out.plc.station });
 
     (node as Node & { problem?: string }).problem = problem;
     if (problem || !config || !mode) {
-      node.error(`plc-read: ${problem ?? 'invalid configuration'}`);
-      node.status(errorStatus(problem ?? 'invalid configuration'));
+      node.error(`plc-read: ${problem ?? tr('plc-read.errors.invalid')}`);
+      node.status(errorStatus(problem ?? tr('plc-read.errors.invalid')));
     } else {
       config.register(node);
       reader = new PlcReader({
@@ -86,9 +98,9 @@ export = function register(RED: NodeAPI): void {
     config?.connection.on('state', onState);
 
     handleInput(node, async (msg, send) => {
-      if (problem || !reader) throw new SpotFusionError('CONFIG', `plc-read: ${problem ?? 'not configured'}`);
+      if (problem || !reader) throw new SpotFusionError('CONFIG', `plc-read: ${problem ?? tr('plc-read.errors.notConfigured')}`);
       if (mode !== 'input') {
-        throw new SpotFusionError('MODE', `plc-read is in ${mode} mode: it reads by itself; set the mode to "on input" to read on messages`);
+        throw new SpotFusionError('MODE', tr('plc-read.errors.readsItself', { mode: String(mode) }));
       }
       const out = await reader.readOnce();
       Object.assign(msg, toMsg(out), { topic: (msg as { topic?: unknown }).topic ?? out.plc.station });

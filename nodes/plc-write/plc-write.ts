@@ -4,8 +4,9 @@ import { writeTags } from '../lib/plc/handshake';
 import { assertValid } from '../lib/schemas';
 import { SpotFusionError, describeError } from '../lib/errors';
 import { handleInput } from '../shared/input';
-import { errorStatus } from '../shared/status';
+import { errorStatus, statusLine } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
+import { translator } from '../shared/i18n';
 import type { PlcConfigNode } from '../plc-config/types';
 import { checkAddresses } from '../lib/plc/check';
 
@@ -17,6 +18,7 @@ interface PlcWriteDef extends NodeDef {
 
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
+  const tr = translator(RED);
 
   function PlcWrite(this: Node, def: PlcWriteDef): void {
     RED.nodes.createNode(this, def);
@@ -27,16 +29,16 @@ export = function register(RED: NodeAPI): void {
     let tags: TagDef[] = [];
     let problem: string | undefined;
     try {
-      if (!config) throw new SpotFusionError('CONFIG', 'no PLC config selected: open the node and select one');
+      if (!config) throw new SpotFusionError('CONFIG', tr('plc-write.errors.noConfig'));
       tags = parseTagMap(def.tags, 'plc-write');
-      if (tags.length === 0) throw new SpotFusionError('CONFIG', 'the tag map is empty: add the tags this node may write');
+      if (tags.length === 0) throw new SpotFusionError('CONFIG', tr('plc-write.errors.emptyTags'));
       checkAddresses(tags, config.settings?.protocol, 'plc-write');
     } catch (err) {
       problem = err instanceof Error ? err.message : describeError(err);
     }
     if (problem || !config) {
-      node.error(`plc-write: ${problem ?? 'invalid configuration'}`);
-      node.status(errorStatus(problem ?? 'invalid configuration'));
+      node.error(`plc-write: ${problem ?? tr('plc-write.errors.invalid')}`);
+      node.status(errorStatus(problem ?? tr('plc-write.errors.invalid')));
     } else {
       config.register(node);
     }
@@ -44,7 +46,7 @@ export = function register(RED: NodeAPI): void {
     let writes = 0;
 
     handleInput(node, async (msg, send) => {
-      if (problem || !config) throw new SpotFusionError('CONFIG', `plc-write: ${problem ?? 'not configured'}`);
+      if (problem || !config) throw new SpotFusionError('CONFIG', `plc-write: ${problem ?? tr('plc-write.errors.notConfigured')}`);
       const values = RED.util.getMessageProperty(msg, valueProperty) as unknown;
       const checked = assertValid<Record<string, unknown>>('plc-write-input', values, `msg.${valueProperty}`);
       const report = await writeTags(config.connection.client(), tags, checked);
@@ -52,7 +54,7 @@ export = function register(RED: NodeAPI): void {
       const m = msg as Record<string, unknown>;
       const prev = typeof m.plc === 'object' && m.plc !== null ? (m.plc as Record<string, unknown>) : {};
       m.plc = { ...prev, station: config.station, written: report.written, writeTime: new Date().toISOString() };
-      node.status({ fill: 'green', shape: 'dot', text: `${writes} write(s), last: ${report.written.join(', ')}`.slice(0, 120) });
+      statusLine(node).update({ fill: 'green', shape: 'dot', text: tr('plc-write.status.written', { writes, tags: report.written.join(', ') }).slice(0, 120) });
       send(msg);
     }, config ? { okStatus: () => config.statusNow() } : {});
 

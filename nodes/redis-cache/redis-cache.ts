@@ -4,6 +4,7 @@ import { SpotFusionError } from '../lib/errors';
 import { handleInputCallback } from '../shared/input';
 import { errorStatus } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
+import { translator } from '../shared/i18n';
 import type { RedisConfigNode } from '../spotfusion-redis-config/types';
 
 interface RedisCacheDef extends NodeDef {
@@ -33,6 +34,7 @@ function isPlainProperty(name: string): boolean {
 
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
+  const tr = translator(RED);
 
   function RedisCache(this: Node, def: RedisCacheDef): void {
     RED.nodes.createNode(this, def);
@@ -45,7 +47,7 @@ export = function register(RED: NodeAPI): void {
     const ttlDef = def.ttl === '' || def.ttl === undefined ? undefined : Number(def.ttl);
 
     if (!config) {
-      this.status(errorStatus('no Redis config selected'));
+      this.status(errorStatus(tr('redis-cache.errors.noConfig')));
     } else {
       config.register(this);
     }
@@ -58,7 +60,7 @@ export = function register(RED: NodeAPI): void {
       if (needsValue(req.operation)) {
         const value = plainValue ? msg[valueProperty] : (RED.util.getMessageProperty(msg, valueProperty) as unknown);
         if (value === undefined) {
-          throw new SpotFusionError('VALUE', `msg.${valueProperty} is undefined: nothing to ${req.operation}`);
+          throw new SpotFusionError('VALUE', tr('redis-cache.errors.noValue', { property: valueProperty, operation: req.operation }));
         }
         req.value = value;
       }
@@ -66,7 +68,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     handleInputCallback(this, (msg, send, ok, fail) => {
-      if (!config) throw new SpotFusionError('CONFIG', 'redis-cache has no Redis config node: open the node and select one');
+      if (!config) throw new SpotFusionError('CONFIG', tr('redis-cache.errors.noConfigNode'));
       const req = request(msg);
       const client = config.connection.client();
       runCacheOp(

@@ -8,7 +8,7 @@ const { runProperty } = require('./harness');
 const PROPS = path.join(__dirname, 'props', 'cip.js');
 
 describe('fuzz: CIP replies', function () {
-  this.timeout(120000);
+  this.timeout(240000); // under CI each property runs twice: the fixed seed and the fresh one (harness.js)
   it('typed read data of every tag kind and UDT templates from the PLC (cycles, bad offsets, odd names)', async function () {
     await runProperty(PROPS, 'typedReply', 4000, 60000);
   });

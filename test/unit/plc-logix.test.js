@@ -3,7 +3,6 @@
 // ethernet-ip 1.2.5 client (behind node-red-contrib-cip-ethernet-ip) against the same simulator.
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const path = require('node:path');
 const fc = require('fast-check');
 const { LogixSimulator, STATION_TAGS, STATION_UDTS, benchTags } = require('../../dist/nodes/lib/plc/logix-sim');
 const { listIdentity } = require('../../dist/nodes/lib/plc/logix-client');
@@ -13,18 +12,12 @@ const { planWrites, writeTags } = require('../../dist/nodes/lib/plc/handshake');
 const { parsePlcSettings, certFolderIn, plcDriver } = require('../../dist/nodes/lib/plc/driver');
 const { buildOutput, PlcReader } = require('../../dist/nodes/lib/plc/reader');
 const { StationScript } = require('../../dist/nodes/lib/plc/station-sim');
+const { until } = require('../support/wait');
 const cip = require('../../dist/nodes/lib/plc/cip');
+const { loadEthernetIp } = require('../support/ethernet-ip');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tag = (name, type, extra = {}) => ({ name, address: name, type, ...extra });
-
-/** Load ethernet-ip 1.2.5 with its fixed port 44818 replaced by the simulator's (it has no port option). */
-function loadEthernetIp(port) {
-  const root = path.dirname(require.resolve('ethernet-ip/package.json'));
-  for (const k of Object.keys(require.cache)) if (k.startsWith(root + path.sep)) delete require.cache[k];
-  require(path.join(root, 'src', 'config.js')).EIP_PORT = port;
-  return require(root);
-}
 
 describe('Logix simulator and client (EtherNet/IP on 127.0.0.1)', function () {
   this.timeout(20000);
@@ -207,14 +200,13 @@ describe('Logix simulator and client (EtherNet/IP on 127.0.0.1)', function () {
   });
 
   it('fault switches: refused connects, slow replies (timeout), dropped sessions (lost)', async function () {
-    sim.refuseConnects(300);
+    sim.refuseConnects(3_600_000);
     await assert.rejects(LogixPlc.connect({ host: '127.0.0.1', port: sim.port, timeoutMs: 1000 }), /ECONNRESET|reset|refused/);
-    await sleep(300);
+    sim.refuseConnects(0);
     const c = await connect();
+    // a reply slower than usual but within the timeout is still a reply; one beyond it is a timeout
     sim.slowReplies(300);
-    const t0 = Date.now();
     const r = await c.read([tag('ProgramNo', 'DINT')]);
-    assert.ok(Date.now() - t0 >= 250);
     assert.equal(r[0].value, 1);
     sim.slowReplies(1500);
     await assert.rejects(c.read([tag('ProgramNo', 'DINT')]), /no reply within 1000 ms/);
@@ -224,6 +216,49 @@ describe('Logix simulator and client (EtherNet/IP on 127.0.0.1)', function () {
     sim.dropAllSessions();
     assert.match((await lost).message, /closed by the controller/);
     await assert.rejects(d.read([tag('ProgramNo', 'DINT')]), /closed by the controller/);
+  });
+
+  it('remembers "templates unavailable" across reconnects when the PLC drops the session on the tag list (no reconnect loop)', async function () {
+    const s = parsePlcSettings({ protocol: 'ethernet-ip', host: '127.0.0.1', port: sim.port, timeout: 1000 }, {}, '/u');
+    const driver = plcDriver(s);
+    const part = tag('Part', 'UDT');
+    sim.dropSessionOnTagList(true);
+    const lists0 = sim.stats.tagLists;
+    try {
+      // the first two sessions are lost on the tag list (one loss alone may be a cable pull)...
+      for (let k = 0; k < 2; k++) {
+        const c = await driver.open();
+        const lost = new Promise((resolve) => c.onLost(resolve));
+        await assert.rejects(c.read([part]), /closed by the controller|reset|lost/i);
+        await lost;
+        await driver.close(c);
+      }
+      // ...then a new session reads the UDT tag as bad without asking for the tag list again, and stays up
+      const c = await driver.open();
+      const r = await c.read([part, tag('ProgramNo', 'DINT')]);
+      assert.equal(r[0].quality, 'bad');
+      assert.match(r[0].error, /UDT templates unavailable: the controller ended the session 2 times in a row while its tag list/);
+      assert.equal(r[1].value, 1);
+      assert.equal(sim.stats.tagLists - lists0, 2);
+      assert.equal(c.client.closed, false);
+      assert.equal((await c.read([part]))[0].quality, 'bad');
+      assert.equal(sim.stats.tagLists - lists0, 2);
+      await driver.close(c);
+    } finally {
+      sim.dropSessionOnTagList(false);
+    }
+    // a fresh PLC config (redeploy) tries again
+    const again = await plcDriver(s).open();
+    clients.push(again);
+    assert.equal((await again.read([part]))[0].quality, 'good');
+  });
+
+  it('says what is wrong when a BOOL array is served as single BOOLs', async function () {
+    const c = await connect();
+    const [r] = await c.read([tag('Ready', 'BOOL', { count: 4 })]);
+    assert.equal(r.quality, 'bad');
+    assert.match(r.error, /the tag map reads BOOL\[4\], a Logix BOOL array, which a controller sends packed in 32-bit DWORDs; the PLC sent single BOOLs \(1 byte\(s\)\)/);
+    assert.doesNotMatch(r.error, /has BOOL, the tag map says BOOL/);
   });
 
   it('survives garbage: bad session handles, unknown commands and random bytes', async function () {
@@ -300,31 +335,48 @@ describe('PLC settings, tag maps, writes and the reader (pure)', function () {
     assert.deepEqual(out.payload, { T: true, N: 2, S: null });
     assert.deepEqual(out.part, { program: 2, serial: null, extra: {} });
     assert.equal(out.plc.errors.S, 'gone');
+    // sequenced by the reads the reader makes, not by sleeps: each step waits for the cycles it needs
     let value = false;
     let fail = false;
+    let reads = 0;
+    let gate; // while set, a read waits for it: a cycle in flight
     const client = { protocol: 'ethernet-ip', read: async () => {
+      reads += 1;
+      if (gate) await gate.promise;
       if (fail) throw new Error('lost');
       return [{ value, quality: 'good' }, { value: 1, quality: 'good' }, { value: 'x', quality: 'good' }];
     } };
+    const moreReads = (k, what) => {
+      const n = reads + k;
+      return until(() => reads >= n, 10000, what, 1);
+    };
     const sent = [];
     const errors = [];
     const r = new PlcReader({ tags, mode: 'trigger', trigger: 'T', intervalMs: 10, station: 's', client: () => client, emit: (o) => sent.push(o), onError: (e) => errors.push(e) });
     r.start();
-    await sleep(50);
+    await moreReads(2, 'two cycles with the trigger low');
+    assert.equal(sent.length, 0, 'no message without an edge');
     value = true;
-    await sleep(50);
+    await until(() => sent.length === 1, 10000, 'the rising edge sent', 1);
     fail = true;
-    await sleep(30);
+    await until(() => errors.length >= 1, 10000, 'a failed read reported', 1);
     fail = false;
-    await sleep(30);
+    await moreReads(3, 'three good cycles after the error');
     assert.equal(sent.length, 1, 'one edge, no second message when the trigger stays high across an error');
-    assert.ok(errors.length >= 1);
     value = false;
-    await sleep(30);
-    await r.stop();
+    await moreReads(2, 'two cycles with the trigger low again');
+    // a rising edge whose read is in flight when stop() is called is not sent, and no cycle follows
+    let release;
+    gate = { promise: new Promise((resolve) => (release = resolve)) };
     value = true;
-    await sleep(50);
+    await moreReads(1, 'a read in flight');
+    const readsAtStop = reads;
+    await r.stop();
+    release();
+    await new Promise((resolve) => setImmediate(resolve)); // the cycle in flight has finished
+    await new Promise((resolve) => setImmediate(resolve)); // and would have scheduled the next one
     assert.equal(sent.length, 1, 'nothing after stop');
+    assert.equal(reads, readsAtStop, 'no read after stop');
     assert.equal(sent[0].plc.fired, 'edge');
     const st = { v: {}, get: (n) => st.v[n], set: (n, x) => (st.v[n] = x) };
     const script = new StationScript(st, { periodMs: 20, pulseMs: 5 }).start();

@@ -11,6 +11,7 @@ import { PathSegment, parseRoute } from './cip/epath';
 import { LogixPlc } from './logix-plc';
 import { PlcClient, PROTOCOLS, Protocol } from './types';
 import type { OpcuaOptions } from './opcua-plc';
+import type { LogixMemory } from './logix-client';
 import { acquireSimulator, releaseSimulator } from './sim-host';
 
 /** Reads resume within 2 s of the PLC coming back: retries at most 1 s apart, with jitter. */
@@ -89,7 +90,8 @@ export function parsePlcSettings(def: PlcSettingsInput, creds: { username?: stri
   if (s.protocol === 'ethernet-ip') {
     const host = String(def.host ?? '').trim();
     if (!host) throw cfgError('PLC address is empty');
-    if (!isIP(host) && !HOST.test(host)) throw cfgError(`PLC address "${host}" is not an IP address or host name`);
+    // all digits and dots is meant as an IPv4 address (10.0.0.300 is none), never a host name to look up
+    if (!isIP(host) && (!HOST.test(host) || /^[\d.]+$/.test(host))) throw cfgError(`PLC address "${host}" is not an IP address or host name`);
     s.host = host;
     s.port = int(def.port, 44818, 1, 65_535, 'port');
     try {
@@ -135,6 +137,8 @@ export function describeSettings(s: PlcSettings): string {
 
 export function plcDriver(s: PlcSettings): ConnectionDriver<PlcClient> {
   let simHeld = 0;
+  /** what this controller taught earlier sessions (templates unavailable), kept across reconnects */
+  const memory: LogixMemory = {};
   return {
     describe: () => describeSettings(s),
     async open(): Promise<PlcClient> {
@@ -157,6 +161,7 @@ export function plcDriver(s: PlcSettings): ConnectionDriver<PlcClient> {
           connectionSize: s.connectionSize,
           rpiMs: s.rpiMs,
           timeoutMs: s.timeoutMs,
+          memory,
         });
       } catch (err) {
         if (s.protocol === 'simulator') {

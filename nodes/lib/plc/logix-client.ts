@@ -71,7 +71,27 @@ export interface LogixOptions {
   rpiMs?: number;
   /** per request and connect timeout, ms (default 3000) */
   timeoutMs?: number;
+  /**
+   * What earlier clients of the same controller learned, kept by the caller across reconnects (plcDriver keeps
+   * one per PLC config): see LogixMemory.
+   */
+  memory?: LogixMemory;
 }
+
+/**
+ * Facts about a controller that outlive one client. Some controllers and gateways end the session when asked
+ * for the tag list (0x55); without this every read of a UDT tag would load the tag list again on the new
+ * session and cause another reconnect, forever.
+ */
+export interface LogixMemory {
+  /** sessions lost in a row while the tag list and templates were loading */
+  templateDrops?: number;
+  /** set after TEMPLATE_DROPS such losses in a row: why UDT templates are unavailable for this controller */
+  templateError?: string;
+}
+
+/** Sessions lost in a row on the tag list before templates count as unavailable (one loss may be a cable pull). */
+export const TEMPLATE_DROPS = 2;
 
 export const UNCONNECTED_LIMIT = 504;
 const VENDOR_ID = 0x1337;
@@ -508,20 +528,23 @@ export class LogixClient extends EventEmitter {
 
   // ---- tag list and templates ----
 
-  /** The controller's tag list (Get Instance Attribute List on the symbol class), cached per client. */
-  async tagList(): Promise<SymbolEntry[]> {
-    if (this.symbolCache) return this.symbolCache;
+  /**
+   * The controller's tag list (Get Instance Attribute List on the symbol class), cached per client; with
+   * `program` ("Program:Main") that program's tags instead (not cached).
+   */
+  async tagList(program?: string): Promise<SymbolEntry[]> {
+    if (program === undefined && this.symbolCache) return this.symbolCache;
     const all: SymbolEntry[] = [];
     let start = 0;
     for (let guard = 0; guard < 100_000; guard++) {
-      const r = await this.send(tagListRequest(start));
-      if (r.status !== 0 && r.status !== 0x06) throw new CipError(r.status, r.extended, 'tag list (0x55)');
+      const r = await this.send(tagListRequest(start, program));
+      if (r.status !== 0 && r.status !== 0x06) throw new CipError(r.status, r.extended, `tag list (0x55)${program === undefined ? '' : ` of ${program}`}`);
       const entries = decodeSymbolEntries(r.data);
       all.push(...entries);
       if (r.status === 0 || entries.length === 0) break;
       start = entries[entries.length - 1].instance + 1;
     }
-    this.symbolCache = all;
+    if (program === undefined) this.symbolCache = all;
     return all;
   }
 
@@ -552,7 +575,9 @@ export class LogixClient extends EventEmitter {
   async templateByHandle(handle: number): Promise<Template | undefined> {
     const t = this.byHandle.get(handle);
     if (t) return t;
-    if (this.templateError) throw new SpotFusionError('TEMPLATE', this.templateError);
+    const memory = this.opts.memory;
+    const known = this.templateError ?? memory?.templateError;
+    if (known) throw new SpotFusionError('TEMPLATE', known);
     try {
       const symbols = await this.tagList();
       const ids = new Set(symbols.filter((s) => s.type & 0x8000).map((s) => s.type & 0x0fff));
@@ -561,10 +586,21 @@ export class LogixClient extends EventEmitter {
         await this.readTemplate(id);
       }
     } catch (err) {
-      if (this.dead) throw err;
+      if (this.dead) {
+        if (memory) {
+          memory.templateDrops = (memory.templateDrops ?? 0) + 1;
+          if (memory.templateDrops >= TEMPLATE_DROPS) {
+            memory.templateError =
+              `UDT templates unavailable: the controller ended the session ${memory.templateDrops} times in a row while its tag list ` +
+              `and templates were read (${describeError(err)}); UDT tags stay unreadable until the PLC config is redeployed`;
+          }
+        }
+        throw err;
+      }
       this.templateError = `UDT templates unavailable: ${describeError(err)}`;
       throw new SpotFusionError('TEMPLATE', this.templateError);
     }
+    if (memory) memory.templateDrops = 0;
     return this.byHandle.get(handle);
   }
 

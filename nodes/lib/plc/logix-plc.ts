@@ -24,6 +24,7 @@ import {
 import { LogixClient, LogixOptions, ReadSpec, WriteSpec } from './logix-client';
 import { readTagRequest } from './cip/services';
 import { PlcClient, TagDef, TagResult, WriteItem, isArrayTag } from './types';
+import { BrowseResult, browseLogix } from './browse';
 import { SpotFusionError, describeError } from '../errors';
 
 const addressCache = new Map<string, TagAddress>();
@@ -58,6 +59,11 @@ export class LogixPlc implements PlcClient {
 
   describe(): string {
     return this.client.describe();
+  }
+
+  /** The controller's tags, program tags and UDT members (nodes/lib/plc/browse.ts). */
+  browse(): Promise<BrowseResult> {
+    return browseLogix(this.client);
   }
 
   /** read plans per tag map entry, kept between cycles (the request bytes are built once) */
@@ -162,6 +168,14 @@ export class LogixPlc implements PlcClient {
         return ((typed.data.readUInt8(Math.floor(addr.bit / 8)) >> addr.bit % 8) & 1) === 1;
       }
       if (n > 1) {
+        if (typed.code === TypeCode.BOOL) {
+          throw new SpotFusionError(
+            'TYPE',
+            `type mismatch: the tag map reads BOOL[${n}], a Logix BOOL array, which a controller sends packed in 32-bit DWORDs; ` +
+              `the PLC sent single BOOLs (${typed.data.length} byte(s)), so ${tag.address} is a single BOOL or not a Logix BOOL array on this PLC: ` +
+              `map each element as its own BOOL (${tag.address}[0], ${tag.address}[1], …) or drop the count`,
+          );
+        }
         if (typed.code !== TypeCode.DWORD) mismatch();
         need(typed.data, 0, Math.ceil(n / 32) * 4, `${tag.name}: BOOL[${n}] reply`);
         return Array.from({ length: n }, (_, k) => ((typed.data.readUInt32LE(Math.floor(k / 32) * 4) >>> k % 32) & 1) === 1);

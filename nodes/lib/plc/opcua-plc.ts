@@ -20,12 +20,18 @@ import {
   StatusCodes,
   UserIdentityInfo,
   DataType,
+  BrowseDirection,
+  NodeClass,
+  NodeClassMask,
+  ReferenceDescription,
 } from 'node-opcua';
 import { EventEmitter } from 'node:events';
 import { PlcClient, TagDef, TagResult, WriteItem, isArrayTag } from './types';
 import { OPCUA_TYPES, fromOpcuaValue, toOpcuaValue } from './opcua-values';
 import { SpotFusionError, describeError } from '../errors';
 import type { PlcValue } from './cip/types';
+import { BrowseEntry, BrowseResult, MAX_BROWSE_ENTRIES } from './browse';
+import type { PlcType } from './types';
 
 export interface OpcuaOptions {
   endpoint: string;
@@ -49,6 +55,13 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     }),
   ]).finally(() => clearTimeout(t));
 }
+
+/** Nodes visited at most by browse(), and how deep below Objects. */
+const MAX_BROWSE_NODES = 20_000;
+const BROWSE_DEPTH = 8;
+
+/** Built-in OPC UA data type id (ns=0;i=N) → the tag map's type. */
+const PLC_TYPE_OF: Readonly<Record<number, PlcType>> = Object.fromEntries(Object.entries(OPCUA_TYPES).map(([k, v]) => [Number(v), k as PlcType]));
 
 export class OpcuaPlc implements PlcClient {
   readonly protocol = 'opcua' as const;
@@ -210,6 +223,86 @@ export class OpcuaPlc implements PlcClient {
       this.subscriptions.delete(sub);
       await withTimeout(sub.terminate(), 2000, 'opcua terminate subscription').catch(() => undefined);
     };
+  }
+
+  /**
+   * The server's address space under Objects (its own Server object left out), breadth first, at most
+   * MAX_BROWSE_NODES nodes visited and BROWSE_DEPTH levels deep: every variable of a built-in type the tag map
+   * knows, with its node id, type and array length.
+   */
+  async browse(): Promise<BrowseResult> {
+    if (this.lostErr) throw this.lostErr;
+    const ms = Math.max(this.opts.timeoutMs ?? 5000, 5000);
+    const entries: BrowseEntry[] = [];
+    const seen = new Set<string>();
+    const variables: Array<{ nodeId: string; scope: string; name: string }> = [];
+    let level: Array<{ nodeId: string; path: string }> = [{ nodeId: 'ns=0;i=85', path: 'Objects' }];
+    let truncated = false;
+    for (let depth = 0; depth < BROWSE_DEPTH && level.length > 0; depth++) {
+      const next: Array<{ nodeId: string; path: string }> = [];
+      for (let k = 0; k < level.length; k += 100) {
+        const batch = level.slice(k, k + 100);
+        const results = await withTimeout(
+          this.session.browse(
+            batch.map((b) => ({
+              nodeId: b.nodeId,
+              referenceTypeId: 'HierarchicalReferences',
+              browseDirection: BrowseDirection.Forward,
+              includeSubtypes: true,
+              nodeClassMask: NodeClassMask.Object | NodeClassMask.Variable,
+              resultMask: 63,
+            })),
+          ),
+          ms,
+          'opcua browse',
+        );
+        for (const [j, r] of results.entries()) {
+          const refs: ReferenceDescription[] = [...(r.references ?? [])];
+          let cp = r.continuationPoint;
+          for (let guard = 0; cp && cp.length > 0 && guard < 100; guard++) {
+            const more = await withTimeout(this.session.browseNext(cp, false), ms, 'opcua browse next');
+            refs.push(...(more.references ?? []));
+            cp = more.continuationPoint;
+          }
+          for (const ref of refs) {
+            const id = ref.nodeId.toString();
+            if (ref.nodeId.namespace === 0 || seen.has(id)) continue; // ns 0: the server's own objects
+            seen.add(id);
+            if (seen.size > MAX_BROWSE_NODES) {
+              truncated = true;
+              break;
+            }
+            const name = ref.browseName.name ?? id;
+            const path = `${batch[j].path}/${name}`;
+            if (Number(ref.nodeClass) === Number(NodeClass.Variable)) variables.push({ nodeId: id, scope: batch[j].path, name });
+            next.push({ nodeId: id, path });
+          }
+        }
+      }
+      level = truncated ? [] : next;
+    }
+    for (let k = 0; k < variables.length && entries.length < MAX_BROWSE_ENTRIES; k += 200) {
+      const batch = variables.slice(k, k + 200);
+      const attrs = await withTimeout(
+        this.session.read(batch.flatMap((v) => [AttributeIds.DataType, AttributeIds.ValueRank, AttributeIds.ArrayDimensions, AttributeIds.Value].map((attributeId) => ({ nodeId: v.nodeId, attributeId })))),
+        ms,
+        'opcua read attributes',
+      );
+      batch.forEach((v, j) => {
+        const [dt, rank, dims, value] = attrs.slice(j * 4, j * 4 + 4);
+        const dataType = dt.value.value as { namespace: number; value: unknown } | null;
+        const type = dataType && dataType.namespace === 0 ? PLC_TYPE_OF[Number(dataType.value)] : undefined;
+        if (!type) return;
+        const e: BrowseEntry = { address: v.nodeId, name: v.name, type, scope: v.scope };
+        if (Number(rank.value.value) >= 0 || value.value.arrayType !== VariantArrayType.Scalar) {
+          const fixed = Array.isArray(dims.value.value) || ArrayBuffer.isView(dims.value.value) ? Array.from(dims.value.value as ArrayLike<number>).reduce((a, b) => a * b, 1) : 0;
+          const n = fixed > 0 ? fixed : ((value.value.value as ArrayLike<unknown> | null)?.length ?? 0);
+          if (n > 1) e.count = n;
+        }
+        entries.push(e);
+      });
+    }
+    return { entries, truncated: truncated || entries.length < variables.length };
   }
 
   onLost(lost: (err: Error) => void): () => void {

@@ -79,6 +79,8 @@ function differs(a: PlcValue | null | undefined, b: PlcValue | null, deadband: n
 export class PlcReader {
   cycles = 0;
   overruns = 0;
+  /** when the last cycle that took longer than the interval ended (ms epoch), for a status that recovers */
+  lastOverrunAt: number | undefined;
   emitted = 0;
   lastDurationMs = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -177,7 +179,10 @@ export class PlcReader {
     } finally {
       this.running = false;
       const took = Date.now() - started;
-      if (took > this.opts.intervalMs) this.overruns += 1;
+      if (took > this.opts.intervalMs) {
+        this.overruns += 1;
+        this.lastOverrunAt = Date.now();
+      }
       if (!this.stopped) {
         this.opts.onCycle?.(this);
         this.schedule(Math.max(0, this.opts.intervalMs - took));

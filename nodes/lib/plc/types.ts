@@ -5,6 +5,7 @@
  */
 import { SpotFusionError } from '../errors';
 import { PlcValue, TypeCode, checkAtomic } from './cip/types';
+import type { BrowseResult } from './browse';
 
 export const PLC_TYPES = ['BOOL', 'SINT', 'INT', 'DINT', 'LINT', 'USINT', 'UINT', 'UDINT', 'ULINT', 'REAL', 'LREAL', 'STRING', 'UDT'] as const;
 export type PlcType = (typeof PLC_TYPES)[number];
@@ -51,6 +52,8 @@ export interface PlcClient {
   write(items: readonly WriteItem[]): Promise<Array<string | undefined>>;
   /** Push values on change where the protocol has subscriptions (OPC UA). */
   subscribe?(tags: readonly TagDef[], intervalMs: number, onData: (results: TagResult[]) => void): Promise<() => Promise<void>>;
+  /** What the controller offers as tag-map rows (the editor's Browse tags); bounded in size. */
+  browse?(): Promise<BrowseResult>;
   /** Call `lost` once when the connection dies; returns a function that removes the listener. */
   onLost(lost: (err: Error) => void): () => void;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { Command } from 'ioredis';
+import { ioredis } from './client';
 import { SpotFusionError, describeError } from '../errors';
 import { batchWrites } from './client';
 import { parsePythonLiteral, formatPythonLiteral, JsonValue } from '../python-literal';
@@ -84,15 +84,26 @@ function toJson(value: unknown): JsonValue {
   return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
-/** `where` names the key (and field) for error messages; a function is only called when there is an error. */
+/** How the legacy formats read a value: JSON and Python literals through the one parser. */
+const LEGACY_READ = { json: true };
+
+/**
+ * `where` names the key (and field) for error messages; a function is only called when there is an error.
+ * json: JSON.parse. The legacy formats: one parser for JSON and Python literals alike (parsePythonLiteral with
+ * its JSON names), never JSON.parse first: JSON.parse rounds integers beyond 2^53, turns `1e400` and a
+ * 4300-digit int into Infinity, keeps `-0` and has no depth guard, so the same number read differently
+ * depending on whether it sat in a list or a tuple. Now every integer keeps its digits wherever it sits.
+ */
 export function decodeValue(raw: string, format: ValueFormat, where: string | (() => string)): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch (jsonErr) {
-    if (format === 'json') throw notJson(describeWhere(where), jsonErr);
+  if (format === 'json') {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch (jsonErr) {
+      throw notJson(describeWhere(where), jsonErr);
+    }
   }
   try {
-    return parsePythonLiteral(raw);
+    return parsePythonLiteral(raw, LEGACY_READ);
   } catch (litErr) {
     throw new SpotFusionError('DECODE', `${describeWhere(where)} holds neither JSON nor a Python literal: ${describeError(litErr)}`);
   }
@@ -112,13 +123,6 @@ function describeKey(key: string, field: string | undefined): string {
 /** A GET/HGET reply: null stays null; the text naming the key is only built for an error (it shows in bench/). */
 function decodeReply(raw: string | null, format: ValueFormat, key: string, field: string | undefined): unknown {
   if (raw === null) return null;
-  if (format === 'json') {
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch (err) {
-      throw notJson(describeKey(key, field), err);
-    }
-  }
   return decodeValue(raw, format, () => describeKey(key, field));
 }
 
@@ -149,7 +153,7 @@ const UTF8 = { replyEncoding: 'utf8' as const };
  * Replies come back as strings (utf8), integers or null, as from the wrappers.
  */
 function send(client: Redis, name: string, args: Array<string | number>): Promise<unknown> {
-  return client.sendCommand(new Command(name, args, UTF8)) as Promise<unknown>;
+  return client.sendCommand(new (ioredis().Command)(name, args, UTF8)) as Promise<unknown>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import type { ConnectionDriver } from '../connection';
 import { PERMANENT_ERROR_CODE } from '../connection';
 import { SpotFusionError, describeError } from '../errors';
@@ -71,12 +71,21 @@ export function parseRedisSettings(
  * reconnect policy (capped backoff with jitter, one attempt in flight) and commands fail fast with a clear
  * error while Redis is away instead of piling up in memory.
  */
+let ioredisModule: typeof import('ioredis') | undefined;
+
+/** ioredis as loaded by the first Redis connection (a flow without Redis never loads it, docs/RELIABILITY.md). */
+export function ioredis(): typeof import('ioredis') {
+  if (!ioredisModule) throw new SpotFusionError('INPUT', 'no Redis connection was opened in this process yet');
+  return ioredisModule;
+}
+
 export function redisDriver(s: RedisSettings): ConnectionDriver<Redis> {
   const label = `redis ${s.host}:${s.port} db ${s.db}`;
   return {
     describe: () => label,
     async open() {
-      const client = new Redis({
+      ioredisModule ??= await import('ioredis');
+      const client = new ioredisModule.default({
         host: s.host,
         port: s.port,
         db: s.db,
@@ -124,7 +133,7 @@ export function redisDriver(s: RedisSettings): ConnectionDriver<Redis> {
       // listener also keeps each reply on the socket's direct path: ioredis 5 attaches its parser with
       // prependListener(), which does not mark the stream as having a 'data' listener (Node 20's
       // kDataListening), so without an on('data') every reply is buffered and re-read one process.nextTick
-      // later (two ticks per command instead of one; bench/redis-cache.bench.cjs, one message at a time).
+      // later (two ticks per command instead of one; bench/redis-watch.bench.cjs).
       const stream = client.stream as NodeJS.ReadableStream | undefined;
       let answered = false;
       const onData = (): void => {

@@ -10,6 +10,7 @@ export const Service = {
   GetAttributesAll: 0x01,
   GetAttributeList: 0x03,
   GetAttributeSingle: 0x0e,
+  SetAttributeSingle: 0x10,
   MultipleServicePacket: 0x0a,
   ReadTag: 0x4c,
   WriteTag: 0x4d,
@@ -30,6 +31,7 @@ export const ClassId = {
   ConnectionManager: 0x06,
   Symbol: 0x6b,
   Template: 0x6c,
+  WallClock: 0x8b,
 } as const;
 
 export interface MrRequest {
@@ -426,14 +428,18 @@ export interface SymbolEntry {
   dims: [number, number, number];
 }
 
-/** Get Instance Attribute List on the symbol class from `start`: attributes 1 (name), 2 (type), 8 (dims). */
-export function tagListRequest(start: number): Buffer {
+/**
+ * Get Instance Attribute List on the symbol class from `start`: attributes 1 (name), 2 (type), 8 (dims). With
+ * `program` ("Program:Main") the request goes to that program's own symbol class (its program-scope tags).
+ */
+export function tagListRequest(start: number, program?: string): Buffer {
   const d = Buffer.alloc(8);
   d.writeUInt16LE(3, 0);
   d.writeUInt16LE(1, 2);
   d.writeUInt16LE(2, 4);
   d.writeUInt16LE(8, 6);
   return encodeRequest(Service.GetInstanceAttributeList, [
+    ...(program === undefined ? [] : [{ kind: 'symbol' as const, name: program }]),
     { kind: 'class', id: ClassId.Symbol },
     { kind: 'instance', id: start },
   ], d);

@@ -1,6 +1,8 @@
 /**
  * A Logix EtherNet/IP tag server on loopback for tests, benches and the demo: encapsulation sessions,
- * ListIdentity over TCP and unicast UDP, identity Get Attributes All, Forward Open / Large Forward Open /
+ * ListIdentity over TCP and over unicast UDP on the device's port (the TCP port's number), ListInterfaces
+ * (empty), Identity Get Attributes All / Get Attribute Single, the wall clock object (0x8B attribute 5 get/set),
+ * program-scope tags ("Program:Main.Step", program tag lists), Forward Open / Large Forward Open /
  * Forward Close, unconnected (SendRRData, with or without Unconnected Send) and connected (SendUnitData)
  * messaging, Read/Write Tag and their fragmented forms, Read-Modify-Write, Multiple Service Packet, the tag
  * list (0x55) and templates (class 0x6C). Fault switches: drop all sessions, refuse connects, slow replies.
@@ -37,7 +39,6 @@ import {
   encodeListIdentityReply,
   encodeMultiple,
   encodeReply,
-  encodeSymbolEntries,
   encodeTemplateAttributes,
   encodeTemplateDefinition,
   encodeTriadReply,
@@ -45,7 +46,7 @@ import {
   templateDefinitionWords,
   unconnectedPayload,
 } from '../cip';
-import { CipStatus, SimTagDef, SimUdtDef, TagDatabase } from './tag-db';
+import { CipStatus, SimSymbol, SimTagDef, SimUdtDef, TagDatabase } from './tag-db';
 
 /** Largest message router reply on an unconnected (UCMM) request. */
 export const UNCONNECTED_REPLY_MAX = 504;
@@ -60,7 +61,7 @@ export interface LogixSimOptions {
   /** largest connection size accepted by Large Forward Open (default 4002) */
   maxConnectionSize?: number;
   maxConnections?: number;
-  /** answer ListIdentity on a unicast UDP socket on `host` too (default true) */
+  /** answer ListIdentity on a unicast UDP socket on `host` and the TCP port's number too (default true) */
   udp?: boolean;
 }
 
@@ -82,6 +83,7 @@ export interface SimStats {
   multiPackets: number;
   forwardOpens: number;
   refused: number;
+  tagLists: number;
 }
 
 export class LogixSimulator extends EventEmitter {
@@ -96,6 +98,12 @@ export class LogixSimulator extends EventEmitter {
   /** decoded request paths by their bytes: a controller resolves the same tags cycle after cycle */
   private readonly pathCache = new Map<string, ReturnType<typeof decodePath>>();
   private delayMs = 0;
+  /** fault switch: a tag-list request (0x55) ends the TCP session instead of being answered */
+  private dropOnTagList = false;
+  /** set while handling a request that must end its session */
+  private dropNow = false;
+  /** wall clock: simulator time minus host time, ms */
+  private clockOffsetMs = 0;
   private readonly host: string;
   private readonly wantPort: number;
   private readonly maxSize: number;
@@ -103,7 +111,7 @@ export class LogixSimulator extends EventEmitter {
   private readonly wantUdp: boolean;
   port = 0;
   udpPort = 0;
-  readonly stats: SimStats = { packets: 0, services: 0, tagReads: 0, tagWrites: 0, multiPackets: 0, forwardOpens: 0, refused: 0 };
+  readonly stats: SimStats = { packets: 0, services: 0, tagReads: 0, tagWrites: 0, multiPackets: 0, forwardOpens: 0, refused: 0, tagLists: 0 };
 
   constructor(opts: LogixSimOptions = {}) {
     super();
@@ -144,7 +152,20 @@ export class LogixSimulator extends EventEmitter {
       const udp = createSocket('udp4');
       udp.on('error', (err) => this.emit('error', err));
       udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo.address, rinfo.port));
-      await new Promise<void>((resolve) => udp.bind(0, this.host, resolve));
+      // the device's port: a ListIdentity to UDP <port> finds it as it finds a controller on 44818
+      try {
+        await new Promise<void>((resolve, reject) => {
+          udp.once('error', reject);
+          udp.bind(this.port, this.host, () => {
+            udp.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (err) {
+        udp.close();
+        await this.stop();
+        throw err;
+      }
       this.udp = udp;
       this.udpPort = udp.address().port;
     }
@@ -174,6 +195,14 @@ export class LogixSimulator extends EventEmitter {
   /** Reset every new TCP connection for `ms` (controller rebooting / program download). */
   refuseConnects(ms: number): void {
     this.refuseUntil = Date.now() + ms;
+  }
+
+  /**
+   * Cut the TCP session whenever a tag list (Get Instance Attribute List on the symbol class) is asked for, as
+   * some controllers and gateways do (false switches it off). Tag-list requests so far: stats.tagLists.
+   */
+  dropSessionOnTagList(on: boolean): void {
+    this.dropOnTagList = on;
   }
 
   /** Delay every reply by `ms` (0 switches it off). */
@@ -227,6 +256,11 @@ export class LogixSimulator extends EventEmitter {
       for (const p of packets) {
         this.stats.packets += 1;
         const reply = this.handle(socket, p);
+        if (this.dropNow) {
+          this.dropNow = false;
+          socket.destroy();
+          return;
+        }
         if (reply === undefined) continue;
         const delay = this.delayMs;
         chain = chain.then(async () => {
@@ -273,6 +307,9 @@ export class LogixSimulator extends EventEmitter {
         item.write('Communications', 4, 'latin1');
         return reply(encodeCpf([{ type: Item.ListServices, data: item }]));
       }
+      case Command.ListInterfaces:
+        // a Logix controller has no non-CIP interfaces to list: an empty item list
+        return reply(encodeCpf([]));
       case Command.NOP:
         return undefined;
       case Command.SendRRData:
@@ -419,9 +456,13 @@ export class LogixSimulator extends EventEmitter {
         this.pathCache.set(key, path);
       }
       const first = path[0];
-      if (first?.kind === 'class') {
-        const inst = path[1]?.kind === 'instance' ? path[1].id : 0;
-        return this.classService(req.service, first.id, inst, req.data, maxReply);
+      if (first?.kind === 'class') return this.classService(req.service, path, req.data, maxReply);
+      if (first?.kind === 'symbol' && path[1]?.kind === 'class' && /^program:/i.test(first.name)) {
+        // a program's own symbol class: "Program:Main" then class 0x6B (its tag list)
+        if (path[1].id !== ClassId.Symbol || req.service !== Service.GetInstanceAttributeList) return encodeReply(req.service, 0x08);
+        const entries = this.db.symbols(first.name);
+        if (!entries) return encodeReply(req.service, 0x05, Buffer.alloc(0), [0]);
+        return this.tagList(req.service, entries, path, req.data, maxReply);
       }
       switch (req.service) {
         case Service.ReadTag: {
@@ -475,22 +516,14 @@ export class LogixSimulator extends EventEmitter {
     }
   }
 
-  private classService(service: number, classId: number, instance: number, data: Buffer, maxReply: number): Buffer {
-    if (classId === ClassId.Identity && service === Service.GetAttributesAll && instance === 1) {
-      return encodeReply(service, 0, encodeIdentityAttributes(this.identity));
-    }
+  private classService(service: number, path: ReturnType<typeof decodePath>, data: Buffer, maxReply: number): Buffer {
+    const classId = (path[0] as { id: number }).id;
+    const instance = path[1]?.kind === 'instance' ? path[1].id : 0;
+    const attribute = path[2]?.kind === 'attribute' ? path[2].id : undefined;
+    if (classId === ClassId.Identity) return this.identityService(service, instance, attribute);
+    if (classId === ClassId.WallClock) return this.wallClockService(service, instance, attribute, data);
     if (classId === ClassId.Symbol && service === Service.GetInstanceAttributeList) {
-      const entries = this.db.symbols().filter((e) => e.instance >= instance);
-      const out: Buffer[] = [];
-      let size = 4;
-      let k = 0;
-      for (; k < entries.length; k++) {
-        const b = encodeSymbolEntries([entries[k]]);
-        if (size + b.length > maxReply) break;
-        out.push(b);
-        size += b.length;
-      }
-      return encodeReply(service, k < entries.length ? 0x06 : 0, Buffer.concat(out));
+      return this.tagList(service, this.db.symbols() ?? [], path, data, maxReply);
     }
     if (classId === ClassId.Template) {
       const t = this.db.templates.get(instance);
@@ -509,8 +542,105 @@ export class LogixSimulator extends EventEmitter {
       }
       return encodeReply(service, 0x08);
     }
-    return encodeReply(service, classId === ClassId.Identity || classId === ClassId.Symbol ? 0x08 : 0x05, Buffer.alloc(0), classId === ClassId.Identity || classId === ClassId.Symbol ? [] : [0]);
+    return encodeReply(service, classId === ClassId.Symbol ? 0x08 : 0x05, Buffer.alloc(0), classId === ClassId.Symbol ? [] : [0]);
   }
+
+  /**
+   * Get Instance Attribute List (0x55) on a symbol class: from the instance in the path on, each entry is its
+   * instance (UDINT) then exactly the attributes asked for, in the order asked: 1 name (UINT length + chars),
+   * 2 type (UINT), 3 and 5 addresses (UDINT, 0 here), 6 software control (UDINT), 7 element size (UINT),
+   * 8 dimensions (3 × UDINT). An unknown attribute: status 0x14 (attribute not supported).
+   */
+  private tagList(service: number, all: readonly SimSymbol[], path: ReturnType<typeof decodePath>, data: Buffer, maxReply: number): Buffer {
+    this.stats.tagLists += 1;
+    if (this.dropOnTagList) {
+      this.dropNow = true;
+      return Buffer.alloc(0);
+    }
+    const at = path.findIndex((s) => s.kind === 'class');
+    const start = path[at + 1]?.kind === 'instance' ? (path[at + 1] as { id: number }).id : 0;
+    if (data.length < 2) return encodeReply(service, 0x13);
+    const count = data.readUInt16LE(0);
+    if (data.length < 2 + count * 2) return encodeReply(service, 0x13);
+    const attrs = Array.from({ length: count }, (_, k) => data.readUInt16LE(2 + k * 2));
+    if (attrs.some((a) => !SYMBOL_ATTRIBUTES.has(a))) return encodeReply(service, 0x14);
+    const out: Buffer[] = [];
+    let size = 4;
+    const entries = all.filter((e) => e.instance >= start);
+    let k = 0;
+    for (; k < entries.length; k++) {
+      const b = encodeSymbolAttributes(entries[k], attrs);
+      if (size + b.length > maxReply) break;
+      out.push(b);
+      size += b.length;
+    }
+    return encodeReply(service, k < entries.length ? 0x06 : 0, Buffer.concat(out));
+  }
+
+  /** Identity object (class 1) instance 1: Get Attributes All and Get Attribute Single of attributes 1-8. */
+  private identityService(service: number, instance: number, attribute: number | undefined): Buffer {
+    if (service !== Service.GetAttributesAll && service !== Service.GetAttributeSingle) return encodeReply(service, 0x08);
+    if (instance !== 1) return encodeReply(service, 0x16);
+    const all = encodeIdentityAttributes(this.identity);
+    if (service === Service.GetAttributesAll) return encodeReply(service, 0, all);
+    const state = Buffer.from([this.identity.state ?? 3]);
+    const pieces: Record<number, Buffer> = { 1: all.subarray(0, 2), 2: all.subarray(2, 4), 3: all.subarray(4, 6), 4: all.subarray(6, 8), 5: all.subarray(8, 10), 6: all.subarray(10, 14), 7: all.subarray(14), 8: state };
+    const piece = attribute === undefined ? undefined : pieces[attribute];
+    return piece ? encodeReply(service, 0, piece) : encodeReply(service, 0x14);
+  }
+
+  /**
+   * Wall clock object (class 0x8B) instance 1, attribute 5 local time: 7 × DINT year, month (1-12), day, hour,
+   * minute, second, microsecond, in the simulator's local time; Get/Set Attribute Single. Setting it moves this
+   * simulator's clock only (an offset from the host clock).
+   */
+  private wallClockService(service: number, instance: number, attribute: number | undefined, data: Buffer): Buffer {
+    if (service !== Service.GetAttributeSingle && service !== Service.SetAttributeSingle) return encodeReply(service, 0x08);
+    if (instance !== 1) return encodeReply(service, 0x16);
+    if (attribute !== 5) return encodeReply(service, 0x14);
+    if (service === Service.GetAttributeSingle) {
+      const now = new Date(Date.now() + this.clockOffsetMs);
+      const parts = [now.getFullYear(), now.getMonth() + 1, now.getDate(), now.getHours(), now.getMinutes(), now.getSeconds(), now.getMilliseconds() * 1000];
+      const b = Buffer.alloc(28);
+      parts.forEach((v, k) => b.writeInt32LE(v, k * 4));
+      return encodeReply(service, 0, b);
+    }
+    if (data.length < 28) return encodeReply(service, 0x13);
+    if (data.length > 28) return encodeReply(service, 0x15);
+    const [y, mo, d, h, mi, s, us] = Array.from({ length: 7 }, (_, k) => data.readInt32LE(k * 4));
+    const valid = mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && s >= 0 && s < 60 && us >= 0 && us < 1_000_000 && y >= 1970;
+    if (!valid) return encodeReply(service, 0x09); // invalid attribute value
+    this.clockOffsetMs = new Date(y, mo - 1, d, h, mi, s, Math.floor(us / 1000)).getTime() - Date.now();
+    return encodeReply(service, 0);
+  }
+}
+
+const SYMBOL_ATTRIBUTES: ReadonlySet<number> = new Set([1, 2, 3, 5, 6, 7, 8]);
+
+function encodeSymbolAttributes(e: SimSymbol, attrs: readonly number[]): Buffer {
+  const parts: Buffer[] = [u32(e.instance)];
+  for (const a of attrs) {
+    if (a === 1) {
+      const name = Buffer.from(e.name, 'latin1');
+      parts.push(u16(name.length), name);
+    } else if (a === 2) parts.push(u16(e.type));
+    else if (a === 7) parts.push(u16(e.size));
+    else if (a === 8) parts.push(u32(e.dims[0]), u32(e.dims[1]), u32(e.dims[2]));
+    else parts.push(u32(0));
+  }
+  return Buffer.concat(parts);
+}
+
+function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(v, 0);
+  return b;
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0, 0);
+  return b;
 }
 
 function safePath(b: Buffer): ReturnType<typeof decodePath> | undefined {

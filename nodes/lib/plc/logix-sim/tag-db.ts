@@ -90,6 +90,8 @@ export class TagDatabase {
   private readonly udts = new Map<string, Template>();
   private nextTemplate = 0x100;
   private nextInstance = 1;
+  /** programs by upper-case name ("PROGRAM:MAIN"): the symbol instance of their "Program:Main" entry */
+  private readonly programs = new Map<string, { instance: number; name: string }>();
   readonly source = { byInstance: (i: number): Template | undefined => this.templates.get(i) };
 
   defineUdt(def: SimUdtDef): Template {
@@ -169,6 +171,8 @@ export class TagDatabase {
       boolCount = total;
       count = Math.ceil(total / 32);
     }
+    const scope = programOf(def.name);
+    if (scope && !this.programs.has(scope.toUpperCase())) this.programs.set(scope.toUpperCase(), { instance: this.nextInstance++, name: scope });
     const tag: SimTag = { instance: this.nextInstance++, name: def.name, elem, dims: boolCount !== undefined ? [count] : dims, data: Buffer.alloc(elem.size * count) };
     if (boolCount !== undefined) tag.boolCount = boolCount;
     this.tags.set(def.name.toUpperCase(), tag);
@@ -316,14 +320,41 @@ export class TagDatabase {
     }
   }
 
-  symbols(): SymbolEntry[] {
-    return [...this.tags.values()].map((t) => {
+  /**
+   * The symbol entries of one scope, as a Logix tag list gives them: the controller scope has the controller
+   * tags and a "Program:Name" entry per program (type PROGRAM_SYMBOL_TYPE); a program scope ("Program:Main")
+   * has that program's tags under their own names ("Step"). Undefined for a program that does not exist.
+   */
+  symbols(program?: string): SimSymbol[] | undefined {
+    const prefix = program === undefined ? undefined : `${program.toUpperCase()}.`;
+    if (program !== undefined && !this.programs.has(program.toUpperCase())) return undefined;
+    const out: SimSymbol[] = [];
+    for (const t of this.tags.values()) {
+      const scope = programOf(t.name);
+      if (prefix === undefined ? scope !== undefined : !t.name.toUpperCase().startsWith(prefix)) continue;
       const dimsCount = t.dims.length;
       const base = t.elem.template ? MEMBER_STRUCT | t.elem.template.instance : t.elem.code;
       const dims: [number, number, number] = [t.dims[0] ?? 0, t.dims[1] ?? 0, t.dims[2] ?? 0];
-      return { instance: t.instance, name: t.name, type: (base | (dimsCount << 13)) & 0xffff, dims };
-    });
+      const name = prefix === undefined ? t.name : t.name.slice(prefix.length);
+      out.push({ instance: t.instance, name, type: (base | (dimsCount << 13)) & 0xffff, dims, size: t.elem.size });
+    }
+    if (prefix === undefined) for (const p of this.programs.values()) out.push({ instance: p.instance, name: p.name, type: PROGRAM_SYMBOL_TYPE, dims: [0, 0, 0], size: 0 });
+    return out.sort((a, b) => a.instance - b.instance);
   }
+}
+
+/** A tag-list entry with the element size in bytes (symbol attribute 7). */
+export interface SimSymbol extends SymbolEntry {
+  size: number;
+}
+
+/** The symbol type word of a "Program:Name" entry in a Logix controller's tag list (system bit 12, code 0x68). */
+export const PROGRAM_SYMBOL_TYPE = 0x1068;
+
+/** "Program:Main" of "Program:Main.Step"; undefined for a controller tag. */
+function programOf(name: string): string | undefined {
+  const m = /^(program:[^.]+)\./i.exec(name);
+  return m ? m[1] : undefined;
 }
 
 export const ATOMIC_NAMES: readonly AtomicName[] = ['BOOL', 'SINT', 'INT', 'DINT', 'LINT', 'USINT', 'UINT', 'UDINT', 'ULINT', 'REAL', 'LREAL'];
