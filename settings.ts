@@ -5,10 +5,17 @@
  */
 import { join } from 'node:path';
 import { loadRuntimeConfig, formatJsonLog, EnvError, RuntimeConfig } from './nodes/lib/runtime-config';
+import { nativeModuleProblems } from './nodes/lib/native';
+import { readTokenAuth } from './nodes/lib/read-token';
+import { ViewerGate } from './nodes/lib/viewer-gate';
+import { LoginThrottle } from './nodes/lib/login-throttle';
+import { httpsOptions, plainHttpWarning } from './nodes/lib/tls-settings';
+import { describeMemoryBounds } from './nodes/lib/memory';
+import { devNodeModules } from './nodes/lib/dev-modules';
 
-function load(): RuntimeConfig {
+function load(): RuntimeConfig & { readTokens: ReturnType<typeof readTokenAuth> } {
   try {
-    return loadRuntimeConfig(process.env, join(__dirname, '..', '.userdir'));
+    return { ...loadRuntimeConfig(process.env, join(__dirname, '..', '.userdir')), readTokens: readTokenAuth(process.env) };
   } catch (err) {
     if (err instanceof EnvError) {
       process.stderr.write(`${err.message}\n`);
@@ -19,6 +26,28 @@ function load(): RuntimeConfig {
 }
 
 const cfg = load();
+
+// a native addon built for another Node.js (after a Node.js upgrade without `npm rebuild`) stops the start here,
+// with the module and the command that rebuilds it, instead of failing inside a node on the first part
+const nativeProblems = nativeModuleProblems();
+if (nativeProblems.length > 0) {
+  process.stderr.write(`${nativeProblems.join('\n')}\n`);
+  process.exit(78); // EX_CONFIG
+}
+const warning = plainHttpWarning(cfg);
+if (warning) process.stderr.write(`${warning}\n`);
+// a production start without the memory bounds of the service unit and the image says which are missing
+const memoryBounds = describeMemoryBounds(process.env, process.execArgv);
+if (process.env.NODE_ENV === 'production' && memoryBounds.includes('not set')) process.stderr.write(`${memoryBounds}\n`);
+
+// the viewer login and the kiosk addresses: one gate for the HTTP node routes and the dashboard's socket.io
+const viewerGate =
+  cfg.httpPasswordHash || cfg.kioskAddresses.length
+    ? new ViewerGate({ user: cfg.httpUser, passwordHash: cfg.httpPasswordHash, kioskAddresses: cfg.kioskAddresses })
+    : undefined;
+
+// wrong admin passwords are answered (and counted) per client address before Node-RED's per-user limit sees them
+const loginThrottle = cfg.adminPasswordHash ? new LoginThrottle({ user: cfg.adminUser, passwordHash: cfg.adminPasswordHash }) : undefined;
 
 const logging: Record<string, unknown> =
   cfg.logFormat === 'json'
@@ -38,6 +67,8 @@ const logging: Record<string, unknown> =
 const settings = {
   uiHost: cfg.host,
   uiPort: cfg.port,
+  // HTTPS for everything this server answers when SPOTFUSION_TLS_CERT/_KEY are set (client certificates with _CA)
+  https: httpsOptions(cfg),
   userDir: cfg.userDir,
   flowFile: cfg.flowFile,
   flowFilePretty: true,
@@ -47,14 +78,20 @@ const settings = {
     ? {
         type: 'credentials',
         users: [{ username: cfg.adminUser, password: cfg.adminPasswordHash, permissions: '*' }],
+        // SPOTFUSION_READ_TOKEN: health and metrics only (nodes/lib/read-token.ts)
+        ...(cfg.readTokens ? { tokens: cfg.readTokens } : {}),
       }
     : undefined,
-  // the dashboard, the image archive and every HTTP-in route (basic auth)
-  httpNodeAuth: cfg.httpPasswordHash ? { user: cfg.httpUser, pass: cfg.httpPasswordHash } : undefined,
+  httpAdminMiddleware: loginThrottle?.middleware,
+  // the dashboard, the image archive and every HTTP-in route (basic auth, or a kiosk address); the nodes of
+  // this package put the same gate in front of the dashboard's socket.io (spotfusion.viewerGate)
+  httpNodeAuth: viewerGate?.middleware,
   logging,
   // no flow may reach into the process or install code at run time
   functionExternalModules: false,
   functionGlobalContext: {},
+  // the node modules among our devDependencies (benchmark baselines) stay out of the palette of a working-tree start
+  nodesExcludes: devNodeModules(join(__dirname, '..')),
   exportGlobalContextKeys: false,
   externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
   diagnostics: { enabled: true, ui: false },
@@ -66,7 +103,7 @@ const settings = {
     tours: false,
     header: { title: 'SpotFusion Edge' },
   },
-  spotfusion: { devMode: cfg.devMode, logFormat: cfg.logFormat },
+  spotfusion: { devMode: cfg.devMode, logFormat: cfg.logFormat, viewerGate, loginThrottle },
 };
 
 export = settings;

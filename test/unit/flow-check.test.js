@@ -1,7 +1,8 @@
 'use strict';
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { checkFlow, checkFlowFile, flowFilesIn, packageTypes, LEGACY_PASSWORDS } = require('../../dist/nodes/lib/deploy/flow-check');
+const { checkFlow, checkFlowFile, flowFilesIn, packageTypes } = require('../../dist/nodes/lib/deploy/flow-check');
+const { LEGACY_PASSWORDS } = require('../support/legacy-passwords');
 const { diffFlows, formatDiff } = require('../../dist/nodes/lib/deploy/flow-diff');
 const { withStationEnv } = require('../../dist/nodes/lib/deploy/cli');
 
@@ -68,6 +69,30 @@ describe('flow checks (spotfusion validate)', function () {
       "f.json: node 'c' (spotfusion-redis-config).credentials: holds credential values: they belong in the credentials file or the environment, never in a flow",
     ]);
     assert.deepEqual(messages([tab, { id: 'c', type: 'comment', z: 't', info: `pw ${LEGACY_PASSWORDS[0]}` }]), ["f.json: node 'c' (comment).info: contains a known legacy password"]);
+  });
+
+  it('finds secrets by value in any field, with the rules of the repo scan (URLs, tokens, function code, private keys)', function () {
+    const j = (...p) => p.join(''); // assembled so this file holds no secret-shaped literal
+    const flow = [
+      tab,
+      { id: 'cam', type: 'spotfusion-camera-config', source: 'http', url: j('http://admin', ':pw1234@10.0.0.5/snap.jpg') },
+      { id: 'fn', type: 'function', z: 't', name: 'login', func: j('const password', ' = "hunter2";\nmsg.headers = { a: "', 'ghp_', 'A'.repeat(36), '" };\nreturn msg;'), wires: [[]] },
+      { id: 'tpl', type: 'template', z: 't', template: j('-----BEGIN ', 'PRIVATE KEY-----\nMIIE...'), wires: [[]] },
+      { id: 'req', type: 'http request', z: 't', url: 'http://127.0.0.1/x', headers: [{ keyType: 'other', keyValue: 'X-Key', valueType: 'other', valueValue: j('AKIA', 'IOSFODNN7EXAMPLE') }], wires: [[]] },
+      { id: 'jwt', type: 'change', z: 't', rules: [{ t: 'set', p: 'auth', to: j('eyJhbGciOiJIUzI1NiJ9', '.eyJzdWIiOiIxMjM0NTY3ODkwIn0', '.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U') }], wires: [[]] },
+      { id: 'slack', type: 'inject', z: 't', payload: j('xoxb', '-1234567890-abcdef'), wires: [[]] },
+    ];
+    assert.deepEqual(messages(flow), [
+      "f.json: node 'cam' (spotfusion-camera-config).url: holds a secret (credentials in a URL): use credentials or ${ENV_VAR}",
+      "f.json: node 'fn' (function).func: holds a secret (password or secret literal): use credentials or ${ENV_VAR}",
+      "f.json: node 'fn' (function).func: holds a secret (GitHub/GitLab/Slack token): use credentials or ${ENV_VAR}",
+      "f.json: node 'tpl' (template).template: holds a secret (private key): use credentials or ${ENV_VAR}",
+      "f.json: node 'req' (http request).headers[0].valueValue: holds a secret (AWS access key id): use credentials or ${ENV_VAR}",
+      "f.json: node 'jwt' (change).rules[0].to: holds a secret (JSON Web Token): use credentials or ${ENV_VAR}",
+      "f.json: node 'slack' (inject).payload: holds a secret (GitHub/GitLab/Slack token): use credentials or ${ENV_VAR}",
+    ]);
+    // placeholders and environment references pass, as in the repo scan
+    assert.deepEqual(messages([{ id: 't', type: 'tab', info: 'CAM_USER CAM_PASSWORD' }, { id: 'cam', type: 'spotfusion-camera-config', url: 'http://${CAM_USER}:${CAM_PASSWORD}@10.0.0.5/snap.jpg' }, { id: 'fn', type: 'function', z: 't', func: 'const password = env.get("PLC_PASSWORD");', wires: [[]] }]), []);
   });
 
   it('ignores ${...} inside longer text (Node-RED substitutes whole values only)', function () {

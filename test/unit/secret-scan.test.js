@@ -7,7 +7,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { scanText, scanTree, SCAN_PATHS } = require('../../dist/nodes/lib/deploy/secret-scan');
-const { LEGACY_PASSWORDS } = require('../../dist/nodes/lib/deploy/flow-check');
+const { LEGACY_PASSWORDS } = require('../support/legacy-passwords');
+const { LEGACY_PASSWORD_FINGERPRINTS, fingerprint, findLegacyPassword } = require('../../dist/nodes/lib/deploy/secret-rules');
 
 const ROOT = path.join(__dirname, '..', '..');
 // assembled at run time so this file itself holds no secret-shaped literal
@@ -23,6 +24,32 @@ const PLANTED = {
   'password or secret literal': j('  password', ': "hunter2-plant"'),
   'credentials in a URL': j('amqp://spot', ':s3cr3t@broker:5672/'),
 };
+
+describe('legacy password block list (salted hashes only)', function () {
+  it('holds no legacy password in any published file (dist, bin, resources, examples, flows, README…), and still matches them', function () {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const published = [];
+    const walk = (p) => {
+      const st = fs.statSync(p);
+      if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+      else published.push(p);
+    };
+    for (const entry of pkg.files) if (fs.existsSync(path.join(ROOT, entry))) walk(path.join(ROOT, entry));
+    assert.ok(published.some((f) => f.endsWith(path.join('dist', 'nodes', 'lib', 'deploy', 'secret-rules.js'))), 'the block list is published');
+    for (const f of published) {
+      const bytes = fs.readFileSync(f);
+      for (const pw of LEGACY_PASSWORDS) assert.ok(!bytes.includes(pw), `${path.relative(ROOT, f)} contains a legacy password`);
+    }
+    for (const pw of LEGACY_PASSWORDS) {
+      assert.ok(LEGACY_PASSWORD_FINGERPRINTS.some((f) => JSON.stringify(f) === JSON.stringify(fingerprint(pw))), 'its fingerprint is listed');
+      assert.equal(findLegacyPassword(`redis_password="${pw}" # default`), pw);
+      assert.equal(findLegacyPassword(pw), pw);
+      assert.equal(findLegacyPassword(pw.slice(0, -1)), undefined);
+      assert.equal(findLegacyPassword(`${'x'.repeat(5000)}${pw}`), pw);
+    }
+    assert.equal(findLegacyPassword('SparkEyes@@2023 skm@@2021'), undefined);
+  });
+});
 
 describe('secret scanner (CI)', function () {
   it('catches a planted secret of every rule, naming file, line and rule, with the secret masked', function () {

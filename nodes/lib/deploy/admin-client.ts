@@ -1,7 +1,20 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { SpotFusionError, describeError } from '../errors';
 import type { FlowNode } from './flow-check';
 
-/** A small client of the Node-RED admin HTTP API (v2 flows), on Node's own fetch. */
+/**
+ * TLS of an https:// station: the server's certificate is always verified (chain and host name), against
+ * `ca` (PEM: the plant's CA) when given, else Node's CA store; cert/key: a client certificate for a station
+ * that asks for one (SPOTFUSION_TLS_CA on the station).
+ */
+export interface AdminTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** A small client of the Node-RED admin HTTP API (v2 flows), on Node's http/https. */
 export interface AdminAuth {
   user?: string;
   password?: string;
@@ -14,7 +27,12 @@ export class AdminClient {
   private token: string | undefined;
   readonly base: string;
 
-  constructor(url: string, private readonly auth: AdminAuth = {}, private readonly timeoutMs = 15000) {
+  constructor(
+    url: string,
+    private readonly auth: AdminAuth = {},
+    private readonly timeoutMs = 15000,
+    private readonly tls: AdminTls = {},
+  ) {
     let u: URL;
     try {
       u = new URL(url);
@@ -29,26 +47,36 @@ export class AdminClient {
   private async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown; text: string }> {
     const h: Record<string, string> = { Accept: 'application/json', ...headers };
     if (this.token) h.Authorization = `Bearer ${this.token}`;
-    if (body !== undefined) h['Content-Type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers: h,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      throw new SpotFusionError('UNREACHABLE', `${method} ${this.base}${path}: ${describeError((err as { cause?: unknown }).cause ?? err)}`);
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    if (data) {
+      h['Content-Type'] = 'application/json';
+      h['Content-Length'] = String(data.length);
     }
-    const text = await res.text();
+    const url = new URL(`${this.base}${path}`);
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const onResponse = (r: IncomingMessage): void => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('error', reject);
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      };
+      const req =
+        url.protocol === 'https:'
+          ? httpsRequest(url, { method, headers: h, timeout: this.timeoutMs, ...this.tls }, onResponse)
+          : httpRequest(url, { method, headers: h, timeout: this.timeoutMs }, onResponse);
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(data);
+    }).catch((err: unknown) => {
+      throw new SpotFusionError('UNREACHABLE', `${method} ${this.base}${path}: ${describeError(err)}`);
+    });
     let json: unknown;
     try {
-      json = text ? JSON.parse(text) : undefined;
+      json = res.text ? JSON.parse(res.text) : undefined;
     } catch (parseErr) {
       json = { error: `not JSON: ${describeError(parseErr)}` };
     }
-    return { status: res.status, json, text };
+    return { status: res.status, json, text: res.text };
   }
 
   /** Log in with user/password (client node-red-admin) unless a token was given. */

@@ -2,25 +2,31 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SpotFusionError, describeError } from '../errors';
-import { AdminClient, DeploymentType } from './admin-client';
+import { AdminClient, AdminTls, DeploymentType } from './admin-client';
 import { checkFlow, FlowNode, FlowReport, packageTypes, PackageTypes } from './flow-check';
-import { diffFlows, formatDiff } from './flow-diff';
+import { diffFlows, formatDiff, mergeFlows } from './flow-diff';
 import { PLANT_USAGE, plantMain } from '../plant/cli';
 
 /**
  * spotfusion — validate flows, show what a deploy would change, deploy them to one station or to every station
- * of an inventory through the Node-RED admin API. Exit codes: 0 ok, 1 invalid flow, 2 usage, 3 rev conflict,
- * 4 unhealthy after deploy, 5 unreachable / refused / HTTP error.
+ * of an inventory through the Node-RED admin API. A deploy merges the file's tabs, subflows and config nodes into
+ * the station's flows and leaves the station's other tabs alone (removing one takes --remove-tab). Exit codes:
+ * 0 ok, 1 invalid flow, 2 usage, 3 rev conflict, 4 unhealthy after deploy, 5 unreachable / refused / HTTP error;
+ * `diff` exits like diff(1): 0 no changes, 1 changes, 2 error (invalid flow included).
  */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, CONFLICT: 3, UNHEALTHY: 4, REMOTE: 5 } as const;
 
 const USAGE = `usage:
   spotfusion validate FLOW... [--types TYPE,...]
-  spotfusion diff FLOW --url URL [--user USER]
-  spotfusion deploy FLOW --url URL [--user USER] [--type nodes|full|flows (default nodes)] [--env NAME=VALUE]... [--health-timeout S]
+  spotfusion diff FLOW --url URL [--user USER] [--env NAME=VALUE]... [--remove-tab ID|LABEL]...
+  spotfusion deploy FLOW --url URL [--user USER] [--type nodes|full|flows (default nodes)] [--env NAME=VALUE]... [--remove-tab ID|LABEL]... [--health-timeout S]
+deploy merges the file's tabs, subflows and config nodes into the station's flows; the station's other tabs
+stay unless --remove-tab names them (diff with the same options shows what goes)
   spotfusion deploy --inventory stations.yaml [--only NAME,...]
 ${PLANT_USAGE}
-secrets come from the environment only: SPOTFUSION_DEPLOY_PASSWORD (with --user) or SPOTFUSION_DEPLOY_TOKEN`;
+secrets come from the environment only: SPOTFUSION_DEPLOY_PASSWORD (with --user) or SPOTFUSION_DEPLOY_TOKEN
+https:// stations: the certificate is verified against SPOTFUSION_DEPLOY_CA (PEM file of the plant CA) or the
+system CAs; SPOTFUSION_DEPLOY_CERT / SPOTFUSION_DEPLOY_KEY: a client certificate when the station asks for one`;
 
 export interface Io {
   out: (line: string) => void;
@@ -33,7 +39,7 @@ interface Args {
   flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['url', 'user', 'type', 'env', 'health-timeout', 'inventory', 'only', 'types', 'password-env', 'token-env']);
+const VALUE_FLAGS = new Set(['url', 'user', 'type', 'env', 'health-timeout', 'inventory', 'only', 'types', 'password-env', 'token-env', 'remove-tab']);
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { positional: [], flags: new Map() };
@@ -106,6 +112,7 @@ interface Target {
   type: DeploymentType;
   env: Record<string, string>;
   healthTimeoutS: number;
+  removeTabs?: string[];
 }
 
 function client(t: Target, io: Io): AdminClient {
@@ -114,23 +121,53 @@ function client(t: Target, io: Io): AdminClient {
   if (t.user && password === undefined && !token) {
     throw new SpotFusionError('USAGE', `--user ${t.user} needs the password in $${t.passwordEnv}`);
   }
-  return new AdminClient(t.url, { user: t.user, password, token });
+  return new AdminClient(t.url, { user: t.user, password, token }, undefined, deployTls(io.env));
 }
 
-async function deployOne(t: Target, known: PackageTypes, io: Io): Promise<number> {
+/** TLS files of the deploying machine (SPOTFUSION_DEPLOY_CA, _CERT, _KEY), read once per station. */
+function deployTls(env: NodeJS.ProcessEnv): AdminTls {
+  const file = (name: string): Buffer | undefined => {
+    const path = env[name];
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new SpotFusionError('USAGE', `$${name}: cannot read ${path} (${describeError(err)})`);
+    }
+  };
+  const tls: AdminTls = { ca: file('SPOTFUSION_DEPLOY_CA'), cert: file('SPOTFUSION_DEPLOY_CERT'), key: file('SPOTFUSION_DEPLOY_KEY') };
+  if (Boolean(tls.cert) !== Boolean(tls.key)) throw new SpotFusionError('USAGE', 'SPOTFUSION_DEPLOY_CERT and SPOTFUSION_DEPLOY_KEY go together');
+  return Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
+}
+
+/** The target's flow with its station env, checked; undefined (problems printed) when invalid. */
+function validFlow(t: Target, known: PackageTypes, io: Io): FlowNode[] | undefined {
   const flows = withStationEnv(readFlow(t.flow), t.env);
   const report = checkFlow(flows, t.flow, known);
-  if (report.problems.length) {
-    printReport(report, io);
-    io.err(`${t.name}: not deployed, the flow is invalid`);
-    return EXIT.INVALID;
-  }
+  if (!report.problems.length) return flows;
+  printReport(report, io);
+  return undefined;
+}
+
+/** Log in, read the station's flows and merge the file into them. */
+async function plan(t: Target, flows: FlowNode[], io: Io): Promise<{ api: AdminClient; rev: string; current: FlowNode[]; merged: FlowNode[] }> {
   const api = client(t, io);
   await api.login();
   const { rev, flows: current } = await api.getFlows();
-  const d = diffFlows(current, flows);
-  const newRev = await api.deploy(flows, rev, t.type);
-  io.out(`${t.name}: deployed ${t.flow} (${t.type}; +${d.added.length} -${d.removed.length} ~${d.changed.length}; rev ${newRev})`);
+  return { api, rev, current, merged: mergeFlows(current, flows, t.removeTabs) };
+}
+
+async function deployOne(t: Target, known: PackageTypes, io: Io): Promise<number> {
+  const flows = validFlow(t, known, io);
+  if (!flows) {
+    io.err(`${t.name}: not deployed, the flow is invalid`);
+    return EXIT.INVALID;
+  }
+  const { api, rev, current, merged } = await plan(t, flows, io);
+  const d = diffFlows(current, merged);
+  const newRev = await api.deploy(merged, rev, t.type);
+  const gone = d.removed.filter((n) => n.type === 'tab' || n.type === 'subflow').map((n) => `${n.id}${typeof n.label === 'string' ? ` "${n.label}"` : ''}`);
+  io.out(`${t.name}: deployed ${t.flow} (${t.type}; +${d.added.length} -${d.removed.length} ~${d.changed.length}; rev ${newRev})${gone.length ? `; removed ${gone.join(', ')}` : ''}`);
   // A health report right after the deploy can predate the new nodes' first connection attempts: require it
   // to stay healthy for a settle window (up to 2 s) before calling the station healthy.
   const start = Date.now();
@@ -232,6 +269,45 @@ function exitFor(err: unknown): number {
   return EXIT.REMOTE;
 }
 
+/** The one station a command line names (FLOW and --url, with its login and --env/--remove-tab flags). */
+function commandLineTarget(a: Args, usage: string, rest: Pick<Target, 'type' | 'healthTimeoutS'>): Target {
+  const [flow] = a.positional;
+  const url = one(a, 'url');
+  if (!flow || !url || a.positional.length > 1) throw new SpotFusionError('USAGE', usage);
+  return {
+    name: url,
+    url,
+    flow,
+    user: one(a, 'user'),
+    passwordEnv: one(a, 'password-env') ?? 'SPOTFUSION_DEPLOY_PASSWORD',
+    tokenEnv: one(a, 'token-env') ?? 'SPOTFUSION_DEPLOY_TOKEN',
+    env: envFlags(a.flags.get('env')),
+    removeTabs: a.flags.get('remove-tab'),
+    ...rest,
+  };
+}
+
+/** diff FLOW: exit 0 when a deploy would change nothing, 1 when it would, 2 on any error (an invalid flow too). */
+async function diffCommand(a: Args, known: PackageTypes, io: Io): Promise<number> {
+  const DIFF = { SAME: 0, DIFFERS: 1, ERROR: 2 } as const;
+  try {
+    const t = commandLineTarget(a, 'diff needs one FLOW and --url', { type: 'nodes', healthTimeoutS: 0 });
+    const flows = validFlow(t, known, io);
+    if (!flows) {
+      io.err(`${t.flow}: the flow is invalid, a deploy would refuse it`);
+      return DIFF.ERROR;
+    }
+    const { current, merged } = await plan(t, flows, io);
+    const d = diffFlows(current, merged);
+    io.out(formatDiff(d));
+    return d.added.length + d.removed.length + d.changed.length ? DIFF.DIFFERS : DIFF.SAME;
+  } catch (err) {
+    io.err(`spotfusion diff: ${describeError(err)}`);
+    if (exitFor(err) === EXIT.USAGE) io.err(USAGE);
+    return DIFF.ERROR;
+  }
+}
+
 export async function main(argv: string[], io: Io, packageRoot: string): Promise<number> {
   try {
     const [command, ...rest] = argv;
@@ -255,38 +331,18 @@ export async function main(argv: string[], io: Io, packageRoot: string): Promise
         }
         return bad ? EXIT.INVALID : EXIT.OK;
       }
-      case 'diff': {
-        const [flow] = a.positional;
-        const url = one(a, 'url');
-        if (!flow || !url || a.positional.length > 1) throw new SpotFusionError('USAGE', 'diff needs one FLOW and --url');
-        const api = client({ name: url, url, flow, user: one(a, 'user'), passwordEnv: 'SPOTFUSION_DEPLOY_PASSWORD', tokenEnv: 'SPOTFUSION_DEPLOY_TOKEN', type: 'full', env: envFlags(a.flags.get('env')), healthTimeoutS: 0 }, io);
-        await api.login();
-        const { flows } = await api.getFlows();
-        io.out(formatDiff(diffFlows(flows, withStationEnv(readFlow(flow), envFlags(a.flags.get('env'))))));
-        return EXIT.OK;
-      }
+      case 'diff':
+        return await diffCommand(a, known, io);
       case 'deploy': {
         const inventory = one(a, 'inventory');
         const targets: Target[] = inventory
           ? inventoryTargets(inventory, one(a, 'only')?.split(',').filter(Boolean))
-          : (() => {
-              const [flow] = a.positional;
-              const url = one(a, 'url');
-              if (!flow || !url || a.positional.length > 1) throw new SpotFusionError('USAGE', 'deploy needs one FLOW and --url, or --inventory FILE');
-              return [
-                {
-                  name: url,
-                  url,
-                  flow,
-                  user: one(a, 'user'),
-                  passwordEnv: one(a, 'password-env') ?? 'SPOTFUSION_DEPLOY_PASSWORD',
-                  tokenEnv: one(a, 'token-env') ?? 'SPOTFUSION_DEPLOY_TOKEN',
-                  type: deploymentType(one(a, 'type')),
-                  env: envFlags(a.flags.get('env')),
-                  healthTimeoutS: seconds(one(a, 'health-timeout'), 20),
-                },
-              ];
-            })();
+          : [
+              commandLineTarget(a, 'deploy needs one FLOW and --url, or --inventory FILE', {
+                type: deploymentType(one(a, 'type')),
+                healthTimeoutS: seconds(one(a, 'health-timeout'), 20),
+              }),
+            ];
         let worst: number = EXIT.OK;
         const summary: string[] = [];
         for (const t of targets) {

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { findLegacyPassword, secretsInLine } from './secret-rules';
 
 /**
  * Static checks of a Node-RED flow file, for CI and for the deploy tool: shape, known node types, no secrets
@@ -46,8 +47,6 @@ const ENV_ONLY = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 /** Node-RED substitutes an environment variable only where a field's whole value is ${NAME} (flows/util.js). */
 const ENV_REF = /^\$\{(\S+)\}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** The legacy system's hard-coded passwords (backlog SEC-01): must never appear again. */
-export const LEGACY_PASSWORDS: readonly string[] = ['SparkEyes@@2022', 'skm@@2022']; // secret-scan: allow (the blocklist itself)
 
 export interface PackageTypes {
   types: Set<string>;
@@ -161,8 +160,16 @@ export function checkFlow(flow: unknown, file: string, known: PackageTypes, extr
     }
     const { credentials: _credentials, ...fields } = n; // reported above, not scanned field by field
     walkStrings(fields, label(n), (s, path, key) => {
-      if (SECRET_FIELD.test(key) && s !== '' && !ENV_ONLY.test(s)) add(path, `looks like a secret in a node field: use credentials or \${ENV_VAR}`);
-      for (const pw of LEGACY_PASSWORDS) if (s.includes(pw)) add(path, 'contains a known legacy password');
+      // by the field's name, then by value (the rules of the repo scan: URLs with credentials, token shapes,
+      // password assignments in function code, private keys, the legacy passwords)
+      if (SECRET_FIELD.test(key) && s !== '' && !ENV_ONLY.test(s)) {
+        add(path, `looks like a secret in a node field: use credentials or \${ENV_VAR}`);
+        if (findLegacyPassword(s) !== undefined) add(path, 'contains a known legacy password');
+      } else {
+        const rules = new Set(s.split(/\r?\n/).flatMap((line) => secretsInLine(line).map((h) => h.rule)));
+        if (rules.delete('legacy password')) add(path, 'contains a known legacy password');
+        for (const rule of rules) add(path, `holds a secret (${rule}): use credentials or \${ENV_VAR}`);
+      }
       const m = ENV_REF.exec(s);
       if (m) {
         if (!ENV_NAME.test(m[1])) add(path, `\${${m[1]}} is not a valid environment variable name`);

@@ -1,11 +1,11 @@
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { LEGACY_PASSWORDS } from './flow-check';
+import { mask, secretsIn } from './secret-rules';
 
 /**
- * Secret scanner for CI (scripts/scan-secrets.mjs): the legacy system's hard-coded passwords plus generic
- * secrets — private keys, AWS-style keys, password/token literals, bearer tokens, credentials inside URLs —
- * in every text file of the folders a package or a deployment carries. A line that must hold a pattern on
+ * Secret scanner for CI (scripts/scan-secrets.mjs): the rules of secret-rules.ts (the legacy system's
+ * passwords, private keys, token shapes, password literals, credentials inside URLs) on every text file of the
+ * folders a package or a deployment carries. A line that must hold a pattern on
  * purpose (the scanner's own list) says `secret-scan: allow` on that line.
  */
 export interface SecretFinding {
@@ -16,54 +16,13 @@ export interface SecretFinding {
   excerpt: string;
 }
 
-interface Rule {
-  name: string;
-  re: RegExp;
-  /** a match whose value part (group 1) is a placeholder is not a secret */
-  placeholderOk?: boolean;
-}
-
-/** Values that stand for a secret without being one: ${ENV}, <placeholder>, process.env…, asterisks, "changeme". */
-const PLACEHOLDER = /^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*|<[^>]*>|\{\{[^}]*\}\}|\*+|x+|\.\.\.|…|(process\.)?env\.|example|placeholder|redacted|secret|password|changeme|your[-_]?\w*|none|null|undefined|)$/i;
-
-export const SECRET_RULES: readonly Rule[] = [
-  { name: 'private key', re: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/ },
-  { name: 'AWS access key id', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b/ },
-  { name: 'AWS secret access key', re: /aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b/i, placeholderOk: true },
-  { name: 'GitHub/GitLab/Slack token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,})\b/ },
-  { name: 'JSON Web Token', re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/ },
-  { name: 'bearer token', re: /\bBearer\s+([A-Za-z0-9\-._~+/]{20,}=*)/, placeholderOk: true },
-  {
-    name: 'password or secret literal',
-    re: /\b(?:pass(?:word|wd|phrase)?|pwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token|credentialSecret|client[_-]?secret)["']?\s*[:=]\s*["'`]([^"'`\s]{3,})["'`]/i,
-    placeholderOk: true,
-  },
-  { name: 'credentials in a URL', re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'`]+:([^\s/@"'`]+)@[^\s/"'`]+/i, placeholderOk: true },
-];
+export { SECRET_RULES } from './secret-rules';
 
 const SKIP_DIRS = new Set(['node_modules', 'dist', 'coverage', '.git', '.userdir', '.node22', 'results']);
 const TEXT_EXT = /\.(ts|js|cjs|mjs|json|html|md|ya?ml|sh|service|conf|env|txt|toml|ini|py|sql)$|(^|[/\\])(Dockerfile|[^/\\.]+)$/;
-const ALLOW = /secret-scan:\s*allow/;
-
-function mask(s: string): string {
-  return s.length <= 8 ? `${s.slice(0, 2)}…` : `${s.slice(0, 4)}…${s.slice(-2)}`;
-}
-
-/** Findings in one text; `file` only labels them. */
+/** Findings in one text; `file` only labels them. The rules are secret-rules.ts (the same as validate/deploy). */
 export function scanText(text: string, file: string): SecretFinding[] {
-  const out: SecretFinding[] = [];
-  text.split(/\r?\n/).forEach((lineText, i) => {
-    if (ALLOW.test(lineText)) return;
-    for (const pw of LEGACY_PASSWORDS) if (lineText.includes(pw)) out.push({ file, line: i + 1, rule: 'legacy password', excerpt: mask(pw) });
-    for (const rule of SECRET_RULES) {
-      const m = rule.re.exec(lineText);
-      if (!m) continue;
-      const value = m[1];
-      if (rule.placeholderOk && value !== undefined && (PLACEHOLDER.test(value) || value.includes('${'))) continue;
-      out.push({ file, line: i + 1, rule: rule.name, excerpt: mask(m[0]) });
-    }
-  });
-  return out;
+  return secretsIn(text).map((h) => ({ file, line: h.line, rule: h.rule, excerpt: mask(h.match) }));
 }
 
 /** Every text file under `paths` (files or folders, relative to `root`). */
