@@ -3,8 +3,9 @@ import { ConnectionDriver, SharedConnection, SharedConnectionOptions, StateChang
 import { health } from '../lib/health';
 import { connectionReconnects, connectionUp, forgetConnection } from '../lib/metrics';
 import { describeError } from '../lib/errors';
-import { connectionStatus } from './status';
+import { connectionStatus, showStatus } from './status';
 import { ensureAdminRoutes } from './admin';
+import { translator } from './i18n';
 
 /** A node that uses a connection config node. */
 export type ConnectionUser = Node;
@@ -30,6 +31,8 @@ export function setupConnectionConfig<C>(
 ): ConnectionConfigNode<C> {
   ensureAdminRoutes(RED);
   const cfg = node as ConnectionConfigNode<C>;
+  const tr = translator(RED);
+  const statusOf = (change: StateChange): NodeStatus => connectionStatus(change, tr, node.type);
   const connection = new SharedConnection<C>(driver, opts);
   cfg.connection = connection;
   const labels = { config_id: node.id, config_type: node.type, config_name: node.name ?? '' };
@@ -58,21 +61,21 @@ export function setupConnectionConfig<C>(
     if (change.state === 'reconnecting') {
       connectionReconnects.inc(labels);
       // log each outage once when it starts, not once per retry
-      if (wasConnected) node.warn(`${driver.describe()}: connection lost (${change.lastError ?? 'unknown'}), reconnecting`);
+      if (wasConnected) node.warn(tr(`${node.type}.status.lostWarning`, { target: driver.describe(), error: change.lastError ?? 'unknown' }));
     } else if (change.state === 'connected') {
       node.log(`${driver.describe()}: connected`);
     }
-    const status = connectionStatus(change);
-    for (const user of connection.users) (user as Node).status(status);
+    const status = statusOf(change);
+    for (const user of connection.users) showStatus(user as Node, status);
     publish();
   });
   connection.on('error', (err: Error) => node.warn(describeError(err)));
 
-  cfg.statusNow = (): NodeStatus => connectionStatus(last);
+  cfg.statusNow = (): NodeStatus => statusOf(last);
 
   cfg.register = (user: ConnectionUser): void => {
     connection.acquire(user);
-    user.status(connectionStatus(last));
+    showStatus(user, statusOf(last));
     publish();
   };
 

@@ -1,7 +1,7 @@
 import type { Node, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { forgetNode, nodeMeter, NodeMeter } from '../lib/metrics';
 import { describeError, toError } from '../lib/errors';
-import { errorStatus } from './status';
+import { errorStatus, showStatus } from './status';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<void> | void;
@@ -89,13 +89,13 @@ function listen(node: Node, opts: InputOptions, makeListener: (meter: NodeMeter,
     if (failed) {
       const e = toError(err);
       failing = true;
-      node.status(errorStatus(describeError(e)));
+      showStatus(node, errorStatus(describeError(e)));
       done(e);
       return;
     }
     if (failing && opts.okStatus) {
       failing = false;
-      node.status(opts.okStatus());
+      showStatus(node, opts.okStatus());
     }
     done();
   };
@@ -106,4 +106,17 @@ function listen(node: Node, opts: InputOptions, makeListener: (meter: NodeMeter,
     done();
   });
   return meter;
+}
+
+/**
+ * Adds this node's stage time (ms since `startedNs`, from process.hrtime.bigint()) to msg.timings, which enrich
+ * copies into the result's durations (docs/RESULTS.md). A msg.timings that is not an object is replaced.
+ */
+export function recordTiming(msg: object, stage: string, startedNs: bigint): number {
+  const ms = Number(process.hrtime.bigint() - startedNs) / 1e6;
+  const m = msg as { timings?: unknown };
+  const t = m.timings;
+  if (t !== null && typeof t === 'object' && !Array.isArray(t)) (t as Record<string, number>)[stage] = ms;
+  else m.timings = { [stage]: ms };
+  return ms;
 }
