@@ -17,6 +17,7 @@ need_pkg redis-server redis-server
 need_pkg arv-fake-gv-camera-0.8 aravis-tools   # GigE Vision peer; tests run it in a loopback-only namespace
 need_pkg ip iproute2
 need_pkg unshare util-linux
+need_pkg nft nftables                         # packet loss and duplication for the GigE tests, inside their namespace only
 need_pkg chromium chromium                     # dashboard browser test (headless, loopback pages only)
 
 status=0

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// CI: every skipped test must be on the allow-list .ci/expected-skips (leg | full title | reason), and every
+// line of the list must still match a skipped test. Reads the results files the test reporter wrote
+// (SPOTFUSION_RESULTS_FILE): node .ci/check-skips.mjs primary=FILE node22=FILE legs=FILE.... Exit 1 on an unexpected skip,
+// a stale line or a missing results file.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const LIST = join(dirname(fileURLToPath(import.meta.url)), 'expected-skips');
+const expected = readFileSync(LIST, 'utf8')
+  .split('\n')
+  .map((l, i) => ({ l: l.trim(), line: i + 1 }))
+  .filter(({ l }) => l && !l.startsWith('#'))
+  .map(({ l, line }) => {
+    const [leg, title, reason] = l.split('|').map((x) => x.trim());
+    if (!leg || !title || !reason) throw new Error(`${LIST}:${line}: expected "<leg> | <title> | <reason>"`);
+    return { leg, title, reason, line, used: false };
+  });
+
+let bad = 0;
+const legs = new Set();
+for (const arg of process.argv.slice(2)) {
+  const [leg, file] = arg.split('=');
+  legs.add(leg);
+  if (!existsSync(file)) {
+    console.log(`skips: no test results for ${leg} (${file})`);
+    bad += 1;
+    continue;
+  }
+  const { tests } = JSON.parse(readFileSync(file, 'utf8'));
+  for (const t of tests.filter((x) => x.state === 'skipped')) {
+    const ok = expected.find((e) => (e.leg === leg || e.leg === 'any') && e.title === t.fullTitle);
+    if (ok) {
+      ok.used = true;
+      console.log(`skips: ${leg}: expected skip "${t.fullTitle}" (${ok.reason})`);
+    } else {
+      console.log(`skips: ${leg}: UNEXPECTED skip "${t.fullTitle}" (not in .ci/expected-skips)`);
+      bad += 1;
+    }
+  }
+}
+for (const e of expected.filter((x) => !x.used && (x.leg === 'any' || legs.has(x.leg)))) {
+  console.log(`skips: .ci/expected-skips:${e.line} matches no skipped test of ${e.leg}: remove it ("${e.title}")`);
+  bad += 1;
+}
+process.exit(bad ? 1 : 0);
