@@ -3,8 +3,9 @@ import { checkIdentity, enrich, EnrichInput } from '../lib/result/enrich';
 import { VerdictRules, parseRules } from '../lib/result/verdict';
 import { SpotFusionError, describeError } from '../lib/errors';
 import { handleInput } from '../shared/input';
-import { errorStatus } from '../shared/status';
+import { errorStatus, statusLine } from '../shared/status';
 import { ensureAdminRoutes } from '../shared/admin';
+import { translator } from '../shared/i18n';
 
 interface EnrichDef extends NodeDef {
   line?: string;
@@ -22,6 +23,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 
 export = function register(RED: NodeAPI): void {
   ensureAdminRoutes(RED);
+  const tr = translator(RED);
 
   function Enrich(this: Node, def: EnrichDef): void {
     RED.nodes.createNode(this, def);
@@ -47,14 +49,14 @@ export = function register(RED: NodeAPI): void {
     const ok = (): { fill: 'green' | 'yellow'; shape: 'dot'; text: string } => ({
       fill: nok ? 'yellow' : 'green',
       shape: 'dot',
-      text: `${count} parts, ${nok} NOK${stageFaults ? ` (${stageFaults} not inspected)` : ''}`,
+      text: stageFaults ? tr('enrich.status.partsFaults', { count, nok, faults: stageFaults }) : tr('enrich.status.parts', { count, nok }),
     });
 
     handleInput(
       node,
       (m, send) => {
         const msg = m as Msg;
-        if (!rules) throw new SpotFusionError('CONFIG', `enrich: the verdict rules are invalid: ${rulesError ?? 'unknown'}`);
+        if (!rules) throw new SpotFusionError('CONFIG', tr('enrich.errors.invalidRules', { error: rulesError ?? 'unknown' }));
         const caught = msg.error;
         if (caught !== undefined && caught !== null) {
           // a Catch node handed us a part whose grab/crop/infer failed: it gets a fault result below, unless
@@ -63,15 +65,16 @@ export = function register(RED: NodeAPI): void {
             // …it is the fault report of an enrich node, whose result went on already: never a second result, and
             // never an error that a Catch could bring back here (warn does not reach Catch nodes)
             const who = typeof src.name === 'string' && src.name !== '' ? src.name : typeof src.id === 'string' ? src.id : '';
-            node.warn(`ignored a caught error of enrich "${who}": its result was sent already; scope the Catch node that feeds enrich to grab, crop and infer`);
+            node.warn(tr('enrich.errors.ignoredEnrich', { name: who }));
             return;
           }
           if (!isObj(msg.part)) {
             // …or the message was never a part (e.g. a dropped frame of a self-triggered camera): no ghost result
-            node.warn(`ignored a caught error without msg.part (not a part, no result): ${describeError(isObj(caught) ? caught.message : caught)}`);
+            node.warn(tr('enrich.errors.ignoredNoPart', { error: describeError(isObj(caught) ? caught.message : caught) }));
             return;
           }
         }
+        const started = process.hrtime.bigint();
         const result = enrich(
           {
             part: msg.part,
@@ -82,11 +85,14 @@ export = function register(RED: NodeAPI): void {
             frame: msg.frame,
             timings: msg.timings,
             recipeVersion: msg.recipeVersion,
+            locate: msg.locate,
             error: caught,
           },
           rules,
           identity,
         );
+        // its own stage time goes into the result it makes (the earlier stages came in msg.timings)
+        result.durations.enrich = Number(process.hrtime.bigint() - started) / 1e6;
         // the error is now a fault of the result; what goes on is a result like any other
         delete msg.error;
         msg.payload = result;
@@ -98,7 +104,7 @@ export = function register(RED: NodeAPI): void {
           // the result went on; the faults also reach Catch (one error per message, naming each fault)
           throw new SpotFusionError('ENRICH_FAULT', `result ${result.resultId} has ${result.faults.length} fault(s): ${result.faults.map((f) => f.message).join('; ')}`);
         }
-        node.status(ok());
+        statusLine(node).update(ok());
       },
       { okStatus: ok },
     );

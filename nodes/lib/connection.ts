@@ -52,6 +52,8 @@ export class SharedConnection<C> extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private unwatch: (() => void) | undefined;
+  /** the close of a lost client, still running */
+  private closing: Promise<void> | undefined;
   private generation = 0;
   private readonly backoff: Backoff;
   private readonly closeTimeoutMs: number;
@@ -128,8 +130,9 @@ export class SharedConnection<C> extends EventEmitter {
     if (this.inFlight || this._state === 'closed' || this._users.size === 0) return;
     const gen = this.generation;
     this.setState(this.connects === 0 && this.backoff.attempts === 0 ? 'connecting' : 'reconnecting');
-    this.inFlight = this.driver
-      .open()
+    const closing = this.closing ?? Promise.resolve();
+    this.inFlight = closing
+      .then(() => this.driver.open())
       .then(
         (client) => {
           if (gen !== this.generation) {
@@ -165,15 +168,21 @@ export class SharedConnection<C> extends EventEmitter {
     this.unwatch = undefined;
     this._client = undefined;
     this._lastError = describeError(err);
-    void this.closeQuietly(client);
-    this.schedule();
+    // the next attempt waits for this close (a device may refuse a new session while the old one holds it)
+    const closing = this.closeQuietly(client);
+    this.closing = closing;
+    void closing.finally(() => {
+      if (this.closing === closing) this.closing = undefined;
+    });
+    // a driver that knows the loss was local and passing (e.g. failed sends) asks for the next attempt at once
+    this.schedule((err as { reopenNow?: unknown }).reopenNow === true ? 0 : undefined);
   }
 
-  private schedule(): void {
+  private schedule(delayMs?: number): void {
     this.failures += 1;
     if (this._users.size === 0 || this._state === 'closed') return;
     if (this.timer) clearTimeout(this.timer);
-    const delay = this.backoff.next();
+    const delay = delayMs ?? this.backoff.next();
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.attempt();

@@ -131,6 +131,19 @@ export const processingSeconds = new ProcessingHistogram();
 // the registry only calls get() (and reset()) of a metric; prom-client's types list its own classes only
 registry.registerMetric(processingSeconds as unknown as Metric);
 
+/**
+ * Memory outside the JS heap held by ArrayBuffers (frames, crops, tensors): part of
+ * spotfusion_nodejs_external_memory_bytes, the first place to look when the RSS grows but the heap does not.
+ */
+new Gauge({
+  name: 'spotfusion_nodejs_array_buffers_bytes',
+  help: 'Memory held by ArrayBuffers and Buffers (process.memoryUsage().arrayBuffers), in bytes',
+  registers: [registry],
+  collect() {
+    this.set(process.memoryUsage().arrayBuffers);
+  },
+});
+
 export const connectionUp = new Gauge({
   name: 'spotfusion_connection_up',
   help: '1 when the connection of a config node is open, 0 otherwise',

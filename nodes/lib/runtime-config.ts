@@ -1,5 +1,7 @@
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { parseAddressRange } from './viewer-gate';
 
 /**
  * Every environment variable the runtime (settings.ts) reads, declared once: name, meaning, default and
@@ -70,6 +72,18 @@ function oneOf<T extends string>(def: T, values: readonly T[]): (raw: string | u
     if ((values as readonly string[]).includes(raw)) return raw as T;
     throw new Problem(`expects one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
   };
+}
+
+/** A file path that must name a readable file when it is given. */
+function optionalFile(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const file = resolve(raw);
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    throw new Problem(`names a file that cannot be read: ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return file;
 }
 
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -163,7 +177,47 @@ export const ENV = {
   },
   httpPublic: {
     name: 'SPOTFUSION_HTTP_PUBLIC',
-    description: 'Serve the dashboard and HTTP node routes without a login on a non-loopback address (e.g. a shop-floor kiosk network).',
+    description:
+      'Kiosk mode: serve the dashboard and HTTP node routes without a login to the SPOTFUSION_KIOSK_ADDRESSES (e.g. a shop-floor kiosk); everyone else needs the viewer login.',
+    defaultText: 'false',
+    parse: bool(false),
+  },
+  kioskAddresses: {
+    name: 'SPOTFUSION_KIOSK_ADDRESSES',
+    description:
+      'Comma-separated IP addresses or CIDR ranges of the kiosks that see the dashboard (pages, live data, archive) without a login. Required with SPOTFUSION_HTTP_PUBLIC=true.',
+    defaultText: '(none)',
+    parse: (raw: string | undefined) => {
+      const list = (raw ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      const bad = list.filter((s) => !parseAddressRange(s));
+      if (bad.length) throw new Problem(`expects IP addresses or CIDR ranges (10.1.2.3, 10.1.2.0/24), got ${JSON.stringify(bad.join(','))}`);
+      return list;
+    },
+  },
+  tlsCert: {
+    name: 'SPOTFUSION_TLS_CERT',
+    description: 'PEM certificate file (with its chain): the editor, admin API, dashboard and archive are served over HTTPS. Needs SPOTFUSION_TLS_KEY.',
+    defaultText: '(none: plain HTTP)',
+    parse: optionalFile,
+  },
+  tlsKey: {
+    name: 'SPOTFUSION_TLS_KEY',
+    description: 'PEM private key file of SPOTFUSION_TLS_CERT.',
+    defaultText: '(none)',
+    parse: optionalFile,
+  },
+  tlsCa: {
+    name: 'SPOTFUSION_TLS_CA',
+    description: 'PEM CA file: with it, every client must present a certificate signed by this CA (mutual TLS).',
+    defaultText: '(none: no client certificates)',
+    parse: optionalFile,
+  },
+  allowPlainHttp: {
+    name: 'SPOTFUSION_ALLOW_PLAIN_HTTP',
+    description: 'Serve plain HTTP on a non-loopback SPOTFUSION_HOST, on purpose (passwords and tokens then cross the network in clear text; a warning at start-up).',
     defaultText: 'false',
     parse: bool(false),
   },
@@ -178,6 +232,20 @@ export const ENV = {
     description: '`text` (Node-RED console) or `json` (one JSON object per line, for log shippers).',
     defaultText: 'text',
     parse: oneOf('text', ['text', 'json'] as const),
+  },
+  vipsCacheMb: {
+    name: 'SPOTFUSION_VIPS_CACHE_MB',
+    description:
+      "Memory (MB) of libvips' operation cache (sharp). 0 turns it off: a station's frames are new every time, so the cache never hits and only holds memory. Raise it only for a flow that processes the same images again.",
+    defaultText: '0',
+    parse: int(0, 0, 4096),
+  },
+  vipsConcurrency: {
+    name: 'SPOTFUSION_VIPS_CONCURRENCY',
+    description:
+      'Threads libvips (sharp) uses per image operation (PNG archive, JPEG decode). 1 keeps its per-thread buffers and malloc arenas few; parts are processed in parallel on libuv\'s pool anyway.',
+    defaultText: '1',
+    parse: int(1, 1, 64),
   },
   logLevel: {
     name: 'SPOTFUSION_LOG_LEVEL',
@@ -198,9 +266,16 @@ export interface RuntimeConfig {
   httpUser: string;
   httpPasswordHash: string | undefined;
   httpPublic: boolean;
+  kioskAddresses: string[];
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsCa: string | undefined;
+  allowPlainHttp: boolean;
   devMode: boolean;
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
+  vipsCacheMb: number;
+  vipsConcurrency: number;
 }
 
 /** Read and check every variable; throws EnvError naming each problem. */
@@ -234,6 +309,20 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv, defaultUserDir: string
     if (!loopback && !cfg.httpPasswordHash && !cfg.httpPublic) {
       problems.push(
         `SPOTFUSION_HTTP_PASSWORD_HASH is required on non-loopback address ${cfg.host} (the dashboard and image archive would be open); set SPOTFUSION_HTTP_PUBLIC=true to serve them without a login on purpose`,
+      );
+    }
+    if (Boolean(cfg.tlsCert) !== Boolean(cfg.tlsKey)) {
+      problems.push('SPOTFUSION_TLS_CERT and SPOTFUSION_TLS_KEY go together: set both (HTTPS) or neither');
+    }
+    if (cfg.tlsCa && !cfg.tlsCert) problems.push('SPOTFUSION_TLS_CA (client certificates) needs SPOTFUSION_TLS_CERT and SPOTFUSION_TLS_KEY');
+    if (!loopback && !cfg.tlsCert && !cfg.allowPlainHttp) {
+      problems.push(
+        `refusing plain HTTP on non-loopback address ${cfg.host}: set SPOTFUSION_TLS_CERT and SPOTFUSION_TLS_KEY (HTTPS), or SPOTFUSION_ALLOW_PLAIN_HTTP=true to send passwords and tokens in clear text on purpose`,
+      );
+    }
+    if (cfg.httpPublic && cfg.kioskAddresses.length === 0) {
+      problems.push(
+        'SPOTFUSION_HTTP_PUBLIC=true needs SPOTFUSION_KIOSK_ADDRESSES (the kiosks served without a login): without it anyone who reaches the port would get the live dashboard data',
       );
     }
     if (!cfg.devMode && !cfg.credentialSecret) {

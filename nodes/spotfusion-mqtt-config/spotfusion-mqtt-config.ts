@@ -4,6 +4,8 @@ import { mqttDriver, parseMqttSettings } from '../lib/mqtt/client';
 import type { ConnectionDriver } from '../lib/connection';
 import { invalidDriver, reconnectMax } from '../lib/result/driver-util';
 import { setupConnectionConfig } from '../shared/connection-config';
+import { registerDriverFactory } from '../shared/editor-admin';
+import { randomBytes } from 'node:crypto';
 import type { MqttConfigNode } from './types';
 import { hostname } from 'node:os';
 
@@ -20,6 +22,11 @@ interface MqttConfigDef extends NodeDef {
 }
 
 export = function register(RED: NodeAPI): void {
+  // a test connection gets a client id of its own: the deployed one's would take the broker session from it
+  registerDriverFactory(RED, 'spotfusion-mqtt-config', ['username', 'password'], (def, creds, ctx) =>
+    mqttDriver(parseMqttSettings({ ...def, clientId: '' }, creds, `spotfusion-${ctx.purpose}-${randomBytes(6).toString('hex')}`)),
+  );
+
   function MqttConfig(this: Node, def: MqttConfigDef): void {
     RED.nodes.createNode(this, def);
     const node = this as MqttConfigNode;

@@ -5,6 +5,7 @@ import { VALUE_FORMATS, ValueFormat } from '../lib/redis/cache';
 import { SpotFusionError } from '../lib/errors';
 import { PERMANENT_ERROR_CODE } from '../lib/connection';
 import { setupConnectionConfig } from '../shared/connection-config';
+import { registerDriverFactory } from '../shared/editor-admin';
 import type { RedisConfigNode } from './types';
 
 interface RedisConfigDef extends NodeDef, RedisSettingsInput {
@@ -13,6 +14,8 @@ interface RedisConfigDef extends NodeDef, RedisSettingsInput {
 
 
 export = function register(RED: NodeAPI): void {
+  registerDriverFactory(RED, 'spotfusion-redis-config', ['username', 'password'], (def, creds, ctx) => redisDriver(parseRedisSettings(def, creds, `spotfusion:${ctx.purpose}:${ctx.id}`)));
+
   function RedisConfig(this: Node, def: RedisConfigDef): void {
     RED.nodes.createNode(this, def);
     const node = this as RedisConfigNode;

@@ -35,6 +35,7 @@ async function runStation(flow, { parts = PARTS, env = {} } = {}) {
   const restore = withEnv(env);
   const sim = await acquireSimulator(3_600_000);
   const truth = new Map(); // serial → { spotId: class }
+  const placements = new Map(); // serial → where the simulator put the part
   const writes = []; // the handshake tags after each tag write, with the part serial
   try {
     const db = sim.db;
@@ -47,6 +48,7 @@ async function runStation(flow, { parts = PARTS, env = {} } = {}) {
     await loadFlow(helper, flow);
     helper.getNode('sf_st_enrich').on('input', (msg) => {
       truth.set(msg.part.serial, Object.fromEntries(msg.frame.truth.map((t) => [t.spotId, t.class])));
+      placements.set(msg.part.serial, msg.frame.placement);
     });
     const reads = sim.stats.tagReads;
     await until(() => sim.stats.tagReads > reads + 3, 10000, 'plc-read cycling');
@@ -75,7 +77,7 @@ async function runStation(flow, { parts = PARTS, env = {} } = {}) {
         sq.close();
       }
     }, 10000, `${parts} results in ${file}`, 50);
-    return { serials, truth, writes, ...stored };
+    return { serials, truth, placements, writes, ...stored };
   } finally {
     restore();
   }
@@ -93,7 +95,7 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
   afterEach(stopStation);
 
   it(`turns ${PARTS} triggered parts into ${PARTS} results with the verdicts of the ground truth and the handshake in order`, async function () {
-    const { serials, truth, writes, rows, spots } = await runStation(readFlow('station.json'));
+    const { serials, truth, placements, writes, rows, spots } = await runStation(readFlow('station.json'));
     assert.deepEqual(rows.map((r) => r.part_serial), serials, 'one result per part triggered');
     let spotsChecked = 0;
     let spotsAgree = 0;
@@ -106,6 +108,13 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
       const body = JSON.parse(r.body);
       const t = truth.get(r.part_serial);
       assert.ok(t, `ground truth seen for ${r.part_serial}`);
+      // the camera puts each part somewhere within ±25 px, ±1.5° (a line's placement); crop located it from the
+      // panel's marks and moved the recipe with it: the placement found is the simulator's within 0.5 px and 0.1°
+      const placed = placements.get(r.part_serial);
+      assert.ok(Math.hypot(placed.dx, placed.dy) > 1 || Math.abs(placed.angleDeg) > 0.1, `${r.part_serial}: the part is not aligned (${JSON.stringify(placed)})`);
+      assert.ok(body.locate && body.locate.ok, `${r.part_serial}: located ${JSON.stringify(body.locate)}`);
+      assert.ok(Math.hypot(body.locate.dx - placed.dx, body.locate.dy - placed.dy) <= 0.5, `${r.part_serial}: shift found ${body.locate.dx}, ${body.locate.dy}; truth ${placed.dx}, ${placed.dy}`);
+      assert.ok(Math.abs(body.locate.angleDeg - placed.angleDeg) <= 0.1, `${r.part_serial}: angle found ${body.locate.angleDeg}; truth ${placed.angleDeg}`);
       // the recipe of the part's program decides the spots: 48 for program 1, 24 for 2–4
       assert.equal(body.spots.length, String(r.program) === '1' ? 48 : 24, `spots of ${r.part_serial} (program ${r.program})`);
       const stored = spots.filter((s) => s.result_id === r.result_id);
@@ -114,6 +123,9 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
       assert.equal(r.verdict, body.spots.every((s) => s.verdict === 'OK') ? 'OK' : 'NOK', `${r.part_serial}: part verdict from its spots`);
       for (const s of body.spots) {
         const ok = t[s.spotId] === 'ok';
+        // re-centring (margin 8 px): a good weld's nugget is found within 2.5 px of its nominal place on the part
+        // (the simulator scatters it by ≤ 1.6 px; the recipe boxes sit half a pixel off the drawn centres)
+        if (ok) assert.ok(s.offset && s.offset.distance <= 2.5, `${r.part_serial} ${s.spotId}: re-centred ${JSON.stringify(s.offset)}`);
         if (!ok) expected = 'NOK';
         spotsChecked += 1;
         if ((s.verdict === 'OK') === ok) spotsAgree += 1;
@@ -136,6 +148,34 @@ describe('flows/station.json (PLC simulator → camera simulator → demo model 
     // the demo model is 98.3 % right on full-size frames (docs/VISION.md): a spot may be misjudged; the parts of
     // these deterministic frames (seed "station", frames 1…4) are all judged right
     assert.ok(spotsAgree / spotsChecked >= 0.97, `spot verdicts agreeing with the ground truth: ${spotsAgree}/${spotsChecked}`);
+  });
+
+  it('a part whose reference marks cannot be found gets one LOCATE fault result (NOK, code 5), stored and answered to the PLC', async function () {
+    // the camera draws the panel without its marks (a covered or wrong part): crop must not cut at a guessed place
+    const flow = readFlow('station.json');
+    flow.find((n) => n.id === 'sf_st_camera').simFiducials = false;
+    const { serials, writes, rows, spots } = await runStation(flow, { parts: 2 });
+    assert.deepEqual(rows.map((r) => r.part_serial), serials, 'one result per part, none lost, none twice');
+    for (const r of rows) {
+      const body = JSON.parse(r.body);
+      assert.equal(r.verdict, 'NOK');
+      assert.equal(r.result_code, 5);
+      assert.equal(r.class_id, 4);
+      assert.deepEqual(body.faults.map((f) => f.code), ['LOCATE'], JSON.stringify(body.faults));
+      assert.match(body.faults[0].message, /^crop "cut the spots" failed: part not located for recipe program \d \(demo body side[^)]*\): score 0\.\d{3} \(minimum 0\.6\): feature F1 score/);
+      assert.equal(body.locate.ok, false);
+      assert.ok(body.locate.score < 0.6);
+      // no spot was cut, so none was judged: every spot of the recipe is MISSING, never a verdict from a wrong place
+      assert.ok(body.spots.length === 0 || body.spots.every((s) => s.verdict === 'MISSING'), JSON.stringify(body.spots.slice(0, 2)));
+      assert.equal(spots.filter((s) => s.result_id === r.result_id && s.verdict !== 'MISSING').length, 0);
+      const mine = writes.filter((w) => w.serial === r.part_serial);
+      const last = mine[mine.length - 1];
+      assert.deepEqual(
+        Object.fromEntries(HANDSHAKE.map((k) => [k, last[k]])),
+        { Busy: false, Ack: false, Done: true, ResultOK: false, ResultNOK: true, ResultCode: 5 },
+        `${r.part_serial}: the PLC is answered NOK with the LOCATE code`,
+      );
+    }
   });
 
   describe('with the plant targets on (RESULT_TARGETS; real PostgreSQL, RabbitMQ and Mosquitto on loopback)', function () {

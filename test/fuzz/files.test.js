@@ -8,7 +8,7 @@ const { runProperty } = require('./harness');
 const PROPS = path.join(__dirname, 'props', 'files.js');
 
 describe('fuzz: recipes, model metadata and files, flows, InspectionResult', function () {
-  this.timeout(120000);
+  this.timeout(240000); // under CI each property runs twice: the fixed seed and the fresh one (harness.js)
   it('recipe sets: mutated demo recipes and random values', async function () {
     await runProperty(PROPS, 'recipes', 3000, 60000);
   });

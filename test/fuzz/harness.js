@@ -2,8 +2,11 @@
 // Fuzz harness: every property runs in a worker thread, so a parser that hangs (a busy loop or an endless
 // chain of promises, which starves every timer of its own thread) is stopped by the main thread and reported
 // as a hang with the seed and the last input, instead of hanging the suite. fast-check prints the seed and the
-// shrunk counterexample of a failing property; replay one with FUZZ_SEED=<seed> (FUZZ_RUNS scales the runs).
-// Under CI=true the seed is fixed (20261126) unless FUZZ_SEED says otherwise; elsewhere it is random.
+// shrunk counterexample of a failing property; replay one with FUZZ_SEED=<seed> (FUZZ_RUNS_SCALE scales the runs).
+// Under CI every property runs twice: with the fixed seed (20261126), so that a merge is judged on the inputs
+// every earlier run passed, and with one fresh random seed per CI run (FUZZ_FRESH_SEED, which .ci/run draws and
+// prints; drawn and printed here when unset), so that CI explores new inputs. FUZZ_SEED=<n> (or random) runs
+// that one seed only; outside CI the seed is random.
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
@@ -16,11 +19,17 @@ if (!isMainThread && workerData && workerData.fuzzHarness) {
   const enc = new TextEncoder();
   /** remember the input being tried, for a hang report */
   const progress = (input) => {
+    // never throws: an input nested thousands deep overflows the stack in JSON.stringify and in String() alike,
+    // and a throw here would fail the property for the harness's sake (fast-check then shrinks it for minutes)
     let text;
     try {
       text = typeof input === 'string' ? input : JSON.stringify(input, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
-    } catch {
-      text = String(input);
+    } catch (jsonErr) {
+      try {
+        text = String(input);
+      } catch (stringErr) {
+        text = `(an input that neither JSON.stringify nor String() can show: ${jsonErr.message}; ${stringErr.message})`;
+      }
     }
     const bytes = enc.encode(String(text).slice(0, LAST_BYTES / 2));
     view.fill(0);
@@ -37,17 +46,34 @@ if (!isMainThread && workerData && workerData.fuzzHarness) {
 
 const RUNS_SCALE = Number(process.env.FUZZ_RUNS_SCALE || 1);
 
+const FIXED_SEED = 20261126;
+let freshSeed;
+
+/** The seeds to run: FUZZ_SEED alone when set; under CI the fixed seed and this run's fresh one; else a random one. */
+function seeds() {
+  const random = () => Math.floor(Math.random() * 0x7fffffff);
+  if (process.env.FUZZ_SEED) return [process.env.FUZZ_SEED === 'random' ? random() : Number(process.env.FUZZ_SEED)];
+  if (!process.env.CI || process.env.CI === 'false') return [random()];
+  if (freshSeed === undefined) {
+    freshSeed = process.env.FUZZ_FRESH_SEED ? Number(process.env.FUZZ_FRESH_SEED) : random();
+    if (!Number.isSafeInteger(freshSeed)) throw new Error(`FUZZ_FRESH_SEED must be a whole number, got ${process.env.FUZZ_FRESH_SEED}`);
+    process.stdout.write(`\n  fuzz: fixed seed ${FIXED_SEED} and this run's fresh seed ${freshSeed} (replay a failure: FUZZ_SEED=<its seed>)\n`);
+  }
+  return [FIXED_SEED, freshSeed];
+}
+
 /**
- * Run property `name` of the module `file` in a worker; fails on a counterexample (message with seed) or when
- * the worker does not finish within limitMs (a hang: seed and last input are reported).
+ * Run property `name` of the module `file` in a worker, once per seed (see seeds()); fails on a counterexample
+ * (message with seed) or when the worker does not finish within limitMs (a hang: seed and last input are
+ * reported). Resolves to the stats of the last seed.
  */
-function runProperty(file, name, runs, limitMs) {
-  // CI runs a fixed seed so that a merge is never blocked by a case another run happened to draw; new seeds are
-  // explored with FUZZ_SEED=random (or any number) and every failure found becomes a fix plus a table test.
-  const seed =
-    process.env.FUZZ_SEED === 'random' || (!process.env.FUZZ_SEED && !process.env.CI)
-      ? Math.floor(Math.random() * 0x7fffffff)
-      : Number(process.env.FUZZ_SEED || 20261126);
+async function runProperty(file, name, runs, limitMs) {
+  let stats;
+  for (const seed of seeds()) stats = await runSeed(file, name, runs, limitMs, seed);
+  return stats;
+}
+
+function runSeed(file, name, runs, limitMs, seed) {
   const last = new SharedArrayBuffer(LAST_BYTES);
   const n = Math.max(1, Math.round(runs * RUNS_SCALE));
   return new Promise((resolve, reject) => {

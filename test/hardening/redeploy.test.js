@@ -77,7 +77,7 @@ describe('hardening: redeploys of flows/station.json while parts flow (real Node
         ['full', flows],
         ['nodes', flows.map((n) => (n.id === busy.id ? { ...n, name: `${name} ${i}` } : n))],
       ]) {
-        const r = await rig.rt.request('POST', '/flows', { body, headers: { 'Node-RED-Deployment-Type': type } });
+        const r = await rig.rt.request('POST', '/flows', { body, headers: { 'Node-RED-Deployment-Type': type }, timeoutMs: 30000 });
         assert.ok(r.status === 200 || r.status === 204, `deploy ${type} #${i}: ${r.status} ${r.text}`);
       }
     }

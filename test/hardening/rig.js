@@ -8,9 +8,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 const Database = require('better-sqlite3');
 const { Runtime } = require('../support/runtime');
+const { watchStatus } = require('../support/status-watch');
 const { ROOT } = require('../../scripts/userdir.cjs');
 const { LogixSimulator, STATION_TAGS, STATION_UDTS } = require('../../dist/nodes/lib/plc/logix-sim');
 const { StationScript } = require('../../dist/nodes/lib/plc/station-sim');
+const { withMemoryBounds } = require('../../dist/nodes/lib/memory');
 
 const STATION_FLOW = path.join(ROOT, 'flows', 'station.json');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -51,11 +53,14 @@ class StationRig {
       step();
       const serial = rig.sim.db.get('PartSerial');
       rig.current = { serial, at: Date.now(), busy: false, done: false };
+      rig.cycles.set(serial, rig.current);
       rig.triggers.set(serial, rig.current.at);
       rig.fired.add(serial);
     };
     // the parts the flow answered Busy for (the station saw their trigger): tells a missed trigger from a lost result
     rig.busy = new Set();
+    // serial → { at: trigger rise, busyAt: Busy written, doneAt: Done written } (ms, this process's clock)
+    rig.cycles = new Map();
     const db = rig.sim.db;
     const writeBytes = db.writeBytes.bind(db);
     db.writeBytes = (...args) => {
@@ -63,11 +68,15 @@ class StationRig {
       const cur = rig.current;
       if (cur && db.get('Busy') === true && !cur.busy) {
         cur.busy = true;
+        cur.busyAt = Date.now();
         rig.busy.add(cur.serial);
         db.set('Trigger', false); // as a PLC does: the trigger falls once the station answered Busy
       }
       // the Done write clears Busy and sets Done (the Busy write of a part clears Done)
-      if (cur && cur.busy && db.get('Busy') === false && db.get('Done') === true) cur.done = true;
+      if (cur && cur.busy && !cur.done && db.get('Busy') === false && db.get('Done') === true) {
+        cur.done = true;
+        cur.doneAt = Date.now();
+      }
       return r;
     };
     rig.rt = await Runtime.create({
@@ -80,6 +89,8 @@ class StationRig {
       PLC_POLL_MS: '10',
       // 16 frames rendered once and handed out in turn: the load is the station's, not the simulator's rendering
       CAMERA_SIM_POOL: '16',
+      // the memory bounds of the service unit (nodes/lib/memory.ts), as a station runs; `env` may change them
+      ...boundedEnv(),
       ...env,
     });
     try {
@@ -153,6 +164,18 @@ class StationRig {
     }
   }
 
+  /** part serial → the result's durations (ms: triggerToGrab, grab, crop, infer, enrich, total, …) */
+  durations() {
+    if (!fs.existsSync(this.dbFile)) return new Map();
+    const db = new Database(this.dbFile, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.prepare("SELECT part_serial, json_extract(body, '$.durations') AS d FROM inspection_result").all();
+      return new Map(rows.map((r) => [r.part_serial, JSON.parse(r.d || '{}')]));
+    } finally {
+      db.close();
+    }
+  }
+
   /** Wait until every part triggered so far has a row (or ms passed); resolves to the rows. */
   async drain(ms) {
     const end = Date.now() + ms;
@@ -169,30 +192,7 @@ class StationRig {
    * { statuses: Map(nodeId → [{ text, fill, shape }...]), close() }.
    */
   async watchStatus() {
-    const WebSocket = require(require.resolve('ws', { paths: [require.resolve('node-red')] }));
-    const ws = new WebSocket(`ws://127.0.0.1:${this.rt.port}/comms`);
-    const statuses = new Map();
-    ws.on('error', () => undefined);
-    ws.on('message', (data) => {
-      let list;
-      try {
-        list = JSON.parse(String(data));
-      } catch (notJson) {
-        list = [{ topic: 'unparsed', data: notJson.message }];
-      }
-      for (const m of Array.isArray(list) ? list : [list]) {
-        if (typeof m.topic !== 'string' || !m.topic.startsWith('status/')) continue;
-        const id = m.topic.slice('status/'.length);
-        if (!statuses.has(id)) statuses.set(id, []);
-        statuses.get(id).push(m.data || {});
-      }
-    });
-    await new Promise((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    });
-    ws.send(JSON.stringify({ subscribe: 'status/#' }));
-    return { statuses, close: () => ws.terminate() };
+    return watchStatus(this.rt.port);
   }
 
   /** Sockets held by the Node-RED process (/proc/<pid>/fd entries that link to socket:[…]). */
@@ -231,6 +231,14 @@ class StationRig {
     if (this.sim) await this.sim.stop();
     if (this.rt && !process.env.SOAK_KEEP_USERDIR) fs.rmSync(this.rt.userDir, { recursive: true, force: true });
   }
+}
+
+/** The MALLOC_ variables and NODE_OPTIONS (with the V8 flags) of a bounded station process. */
+function boundedEnv() {
+  const { env, flags } = withMemoryBounds(process.env);
+  const out = { NODE_OPTIONS: [process.env.NODE_OPTIONS, ...flags].filter(Boolean).join(' ') };
+  for (const k of Object.keys(env)) if (k.startsWith('MALLOC_')) out[k] = env[k];
+  return out;
 }
 
 function countSockets(pid) {

@@ -21,7 +21,7 @@ const STATION = 'L1-UB-010';
 
 /** The sample plant with STATION on the simulators and no central services (nothing leaves loopback). */
 function labPlant() {
-  const p = YAML.parse(fs.readFileSync(path.join(ROOT, 'examples', 'plant', 'plant.yaml'), 'utf8'));
+  const p = YAML.parse(fs.readFileSync(path.join(ROOT, 'docs', 'plant.yaml'), 'utf8'));
   const s = p.lines[0].areas[0].stations[0];
   assert.equal(s.id, STATION);
   s.devices.plc = { ...s.devices.plc, protocol: 'simulator' };

@@ -13,6 +13,7 @@ const Database = require('better-sqlite3');
 const { helper, onTab, nextMessage, until } = require('../support/red');
 const { requireService, connectPostgres, connectRedis } = require('../support/services');
 const { TcpProxy } = require('../support/tcp-proxy');
+const { freePort } = require('../support/redis-server');
 const { enrich, checkIdentity } = require('../../dist/nodes/lib/result/enrich.js');
 const { parseRules } = require('../../dist/nodes/lib/result/verdict.js');
 const { registry } = require('../../dist/nodes/lib/metrics.js');
@@ -164,9 +165,15 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     }
   }
 
+  /** Rows and distinct result ids in a table of the run's schema; { n: -1, d: -1 } only when the table (or its schema) does not exist (42P01): any other PostgreSQL error fails the test. */
   async function pgCount(table = 'inspection_result') {
-    const r = await pg.query(`SELECT count(*)::int AS n, count(DISTINCT result_id)::int AS d FROM "${names.schema}".${table}`).catch(() => ({ rows: [{ n: -1, d: -1 }] }));
-    return r.rows[0];
+    try {
+      const r = await pg.query(`SELECT count(*)::int AS n, count(DISTINCT result_id)::int AS d FROM "${names.schema}".${table}`);
+      return r.rows[0];
+    } catch (err) {
+      if (err.code === '42P01') return { n: -1, d: -1 };
+      throw err;
+    }
   }
 
   function sqliteCount() {
@@ -175,8 +182,9 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     const db = new Database(file, { readonly: true });
     try {
       return db.prepare('SELECT count(*) AS n FROM inspection_result').get().n;
-    } catch (noTable) {
-      return 0;
+    } catch (err) {
+      if (/no such table/.test(err.message)) return 0;
+      throw err;
     } finally {
       db.close();
     }
@@ -301,6 +309,35 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
     await until(async () => (await pgCount()).n === 8, 10000, 'pg got the 3 kept');
     const ids = (await pg.query(`SELECT result_id::text AS id FROM "${names.schema}".inspection_result`)).rows.map((r) => r.id);
     for (const k of kept) assert.ok(ids.includes(k));
+  });
+
+  it('status never shows green while a target is down: PostgreSQL on a closed port is red with the reason; back up, green', async function () {
+    const closed = await freePort();
+    const nodes = flow({ targets: ['pg'] }).map((n) => (n.id === 'pgc' ? { ...n, port: closed } : n));
+    await helper.load(NODES, nodes);
+    const pub = helper.getNode('pub');
+    const pgc = helper.getNode('pgc');
+    await until(() => pgc.connection.failures >= 3, 10000, 'three refused attempts');
+    const calls = pub.status.getCalls().map((c) => c.args[0]);
+    assert.ok(calls.length > 0);
+    assert.deepEqual(calls.filter((st) => st.fill === 'green'), [], 'no green status while PostgreSQL is down');
+    assert.deepEqual(calls.filter((st) => st.text === 'node-red:common.status.connected' || /^node-red:/.test(st.text)), [], 'only the node\'s own status');
+    const last = calls.at(-1);
+    assert.equal(last.fill, 'red');
+    assert.match(last.text, /^outbox 0 · waiting for postgres: .*ECONNREFUSED/);
+    await helper.unload();
+
+    // through a proxy that refuses, then lets PostgreSQL through: red while cut, green once connected
+    proxies.pg.cut();
+    await helper.load(NODES, flow({ targets: ['pg'] }));
+    const pub2 = helper.getNode('pub');
+    await until(() => helper.getNode('pgc').connection.failures >= 2, 10000, 'two refused attempts');
+    assert.equal(pub2.status.lastCall.args[0].fill, 'red');
+    assert.ok(pub2.status.getCalls().every((c) => c.args[0].fill !== 'green'));
+    proxies.pg.restore();
+    await until(() => helper.getNode('pgc').connection.connected, 10000, 'connected');
+    await until(() => pub2.status.lastCall.args[0].fill === 'green', 3000, 'green once PostgreSQL is up');
+    assert.equal(pub2.status.lastCall.args[0].text, 'outbox 0 · 0 delivered');
   });
 
   function statusText() {
@@ -536,9 +573,48 @@ describe('result-publish node (real RabbitMQ, Mosquitto, PostgreSQL, Redis; SQLi
       assert.deepEqual([meta.width, meta.height], [w, h]);
       const crop = await get(`/spotfusion/archive/pub/${m.payload.images.crops.s1}`);
       assert.deepEqual([(await sharp(crop.body).metadata()).width], [10]);
-      assert.equal((await get('/spotfusion/archive/pub/..%2F..%2Fetc%2Fpasswd')).status, 404);
-      assert.equal((await get(`/spotfusion/archive/pub/${day}/../../outbox-pub.db`)).status, 404);
       assert.equal((await get('/spotfusion/archive/nobody/x.png')).status, 404);
+      // path traversal, as text: every variant answers 404 and never the file's bytes
+      const part = `${day}/${nok.resultId}`;
+      const traversals = [
+        '..%2F..%2Fetc%2Fpasswd',
+        `${day}/../../outbox-pub.db`,
+        `${day}/..%2F..%2Foutbox-pub.db`,
+        '%2e%2e/%2e%2e/etc/passwd',
+        '%2E%2E%2F%2E%2E%2Fetc%2Fpasswd',
+        '..%252F..%252Fetc%252Fpasswd',
+        '%2Fetc%2Fpasswd',
+        '/etc/passwd',
+        '..\\..\\etc\\passwd',
+        '..%5C..%5Cetc%5Cpasswd',
+        `${part}/frame.png%00.txt`,
+        `${part}/./frame.png`,
+        `./${part}/frame.png`,
+        '....//....//etc/passwd',
+        `${day}/%2e%2e/${day}/../../outbox-pub.db`,
+        '.%2e/.%2e/etc/passwd',
+        `${part}/.hidden`,
+        '~/.ssh/id_rsa',
+      ];
+      assert.equal(traversals.length, 18);
+      for (const t of traversals) {
+        const r = await get(`/spotfusion/archive/pub/${t}`);
+        assert.equal(r.status, 404, `${t} answered ${r.status}`);
+        assert.doesNotMatch(r.body.toString('latin1'), /root:|SQLite format/, t);
+      }
+      // symlinks inside the archive folder that point out of it are refused, not followed (a link to a file,
+      // a link to a folder); a link that stays inside the archive still serves its file
+      const archiveDir = path.join(userDir, 'spotfusion', 'archive');
+      fs.symlinkSync('/etc/passwd', path.join(archiveDir, part, 'passwd.png'));
+      fs.symlinkSync('/etc', path.join(archiveDir, day, 'etc'));
+      fs.symlinkSync(path.join(userDir, 'spotfusion'), path.join(archiveDir, day, 'up'));
+      fs.symlinkSync(path.join(archiveDir, part, 'frame.png'), path.join(archiveDir, part, 'same.png'));
+      for (const t of [`${part}/passwd.png`, `${day}/etc/passwd`, `${day}/up/outbox-pub.db`, `${day}/up/results.db`]) {
+        const r = await get(`/spotfusion/archive/pub/${t}`);
+        assert.equal(r.status, 404, `${t} answered ${r.status}`);
+        assert.doesNotMatch(r.body.toString('latin1'), /root:|SQLite format/, t);
+      }
+      assert.equal((await get(`/spotfusion/archive/pub/${part}/same.png`)).status, 200);
     } finally {
       server.close();
     }

@@ -7,16 +7,23 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
+const https = require('node:https');
 const { freePort } = require('./redis-server');
 const { prepareUserDir, ROOT } = require('../../scripts/userdir.cjs');
 
 const RED_JS = process.env.SPOTFUSION_RED_JS ? path.resolve(process.env.SPOTFUSION_RED_JS) : require.resolve('node-red/red.js');
 
-function request(port, method, urlPath, { token, body, headers = {} } = {}) {
+/**
+ * tls: { ca, cert, key } makes it an HTTPS request that verifies the server's certificate against ca. timeoutMs:
+ * how long the socket may stay silent (10 s; a deploy waits for every stopped node's close, up to Node-RED's
+ * 15 s close timeout, so deploy tests on a loaded machine give it more and check the log for "close timed out").
+ */
+function request(port, method, urlPath, { token, body, headers = {}, localAddress, tls, timeoutMs = 10000 } = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const req = http.request(
+    const req = (tls ? https : http).request(
       {
+        ...(tls ?? {}),
         host: '127.0.0.1',
         port,
         method,
@@ -26,7 +33,8 @@ function request(port, method, urlPath, { token, body, headers = {} } = {}) {
           ...(token ? { Authorization: `Bearer ${token}` } : {}),
           ...headers,
         },
-        timeout: 10000,
+        timeout: timeoutMs,
+        ...(localAddress ? { localAddress } : {}),
       },
       (res) => {
         const chunks = [];
@@ -52,9 +60,16 @@ function request(port, method, urlPath, { token, body, headers = {} } = {}) {
 }
 
 class Runtime {
-  constructor(env, { script } = {}) {
+  /**
+   * script: run this file instead of red.js; settingsFile: another settings file for red.js (default
+   * dist/settings.js); installed: the user dir already holds the package (an npm install), leave it as it is.
+   */
+  constructor(env, { script, settingsFile, installed, tls } = {}) {
     this.env = env;
+    this.tls = tls;
     this.script = script;
+    this.settingsFile = settingsFile ?? path.join(ROOT, 'dist', 'settings.js');
+    this.installed = installed;
     this.stdout = '';
     this.stderr = '';
   }
@@ -68,10 +83,13 @@ class Runtime {
     return rt;
   }
 
-  /** Spawn and resolve when the admin API answers, or reject with what the process printed. */
-  async start({ flowSource } = {}) {
-    if (!this.script) prepareUserDir(this.userDir, { flowSource });
-    const args = this.script ? [this.script] : [RED_JS, '--settings', path.join(ROOT, 'dist', 'settings.js')];
+  /**
+   * Spawn and resolve when the admin API answers and the log says the server runs (`ready`: its line, English
+   * unless the runtime was started in another language), or reject with what the process printed.
+   */
+  async start({ flowSource, ready = /Server now running/ } = {}) {
+    if (!this.script && !this.installed) prepareUserDir(this.userDir, { flowSource });
+    const args = this.script ? [this.script] : [RED_JS, '--settings', this.settingsFile];
     const env = { ...process.env, ...this.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     this.proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -84,8 +102,8 @@ class Runtime {
         throw new Error(`Node-RED exited with ${this.proc.exitCode}\n${this.stderr}\n${this.stdout.slice(-3000)}`);
       }
       try {
-        const r = await request(this.port, 'GET', '/auth/login');
-        if (r.status === 200 && /Server now running/.test(this.stdout)) return this;
+        const r = await request(this.port, 'GET', '/auth/login', { tls: this.tls });
+        if (r.status === 200 && ready.test(this.stdout)) return this;
       } catch (notYet) {
         if (Date.now() > end) throw new Error(`Node-RED did not start: ${notYet.message}\n${this.stderr}\n${this.stdout.slice(-3000)}`);
       }
@@ -94,8 +112,8 @@ class Runtime {
     }
   }
 
-  request(method, urlPath, opts) {
-    return request(this.port, method, urlPath, opts);
+  request(method, urlPath, opts = {}) {
+    return request(this.port, method, urlPath, { tls: this.tls, ...opts });
   }
 
   async token(username, password) {
@@ -113,11 +131,19 @@ class Runtime {
   }
 }
 
+/**
+ * A bare environment for a child process: PATH only, plus NODE_V8_COVERAGE when the tests run under c8, so
+ * that what the child runs (settings.ts, bin/spotfusion.js) counts towards the coverage gate.
+ */
+function bareEnv(env = {}) {
+  return { PATH: process.env.PATH, ...(process.env.NODE_V8_COVERAGE ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE } : {}), ...env };
+}
+
 /** Run settings.ts under the given env and collect how it ends (for refusals). */
 function runSettingsOnly(env) {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'settings.js'))})`], {
-      env: { PATH: process.env.PATH, ...env },
+      env: bareEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -126,4 +152,4 @@ function runSettingsOnly(env) {
   });
 }
 
-module.exports = { Runtime, request, runSettingsOnly, RED_JS };
+module.exports = { Runtime, request, runSettingsOnly, bareEnv, RED_JS };

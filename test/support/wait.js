@@ -12,4 +12,15 @@ async function until(fn, timeoutMs = 5000, what = 'condition', stepMs = 25) {
   }
 }
 
-module.exports = { until };
+/** The next `name` event of an emitter (its value), or a failure naming it after timeoutMs. */
+function nextEvent(emitter, name, timeoutMs = 2000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${name} within ${timeoutMs} ms`)), timeoutMs);
+    emitter.once(name, (v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
+}
+
+module.exports = { until, nextEvent };

@@ -10,12 +10,13 @@ const { parsePlant, validateLoaded, validatePlantFile, roiBounds, formatProblem 
 const { generatePlant, stableJson, templateDefault } = require('../../dist/nodes/lib/plant/generate');
 const { plantGraph, plantGraphMarkdown } = require('../../dist/nodes/lib/plant/graph');
 const { formatPath } = require('../../dist/nodes/lib/plant/model');
-const { checkFlow, packageTypes, LEGACY_PASSWORDS } = require('../../dist/nodes/lib/deploy/flow-check');
+const { checkFlow, packageTypes } = require('../../dist/nodes/lib/deploy/flow-check');
+const { LEGACY_PASSWORDS } = require('../support/legacy-passwords');
 const { main, inventoryTargets } = require('../../dist/nodes/lib/deploy/cli');
 const { assertValid } = require('../../dist/nodes/lib/schemas');
 
 const ROOT = path.join(__dirname, '..', '..');
-const SAMPLE = path.join(ROOT, 'examples', 'plant', 'plant.yaml');
+const SAMPLE = path.join(ROOT, 'docs', 'plant.yaml');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'plant');
 const TEMPLATE = path.join(FIX, 'template.json');
 const GOLDEN = path.join(FIX, 'golden');
@@ -405,7 +406,7 @@ describe('plant: graph', function () {
   });
 
   it('docs/plant-example.md is the graph of the sample, up to date', function () {
-    const md = plantGraphMarkdown(validatePlantFile(SAMPLE).plant, 'examples/plant/plant.yaml');
+    const md = plantGraphMarkdown(validatePlantFile(SAMPLE).plant, 'docs/plant.yaml');
     assert.equal(fs.readFileSync(path.join(ROOT, 'docs', 'plant-example.md'), 'utf8'), md);
     assert.match(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'), /docs\/plant-example\.md/);
   });

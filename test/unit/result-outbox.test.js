@@ -51,9 +51,13 @@ function target(name, { batchSize = 10, down = false } = {}) {
 describe('outbox (SQLite WAL)', function () {
   it('keeps results in order per target, removes them once every target confirmed, survives reopening', function () {
     const file = tmpFile('o.db');
-    let ob = new Outbox({ file, targets: ['a', 'b'] });
+    // the outbox's own clock: r1…r5 enter at 1000, 1010, … 1040 ms
+    let clock = 1000;
+    const now = () => clock;
+    let ob = new Outbox({ file, targets: ['a', 'b'], now });
     assert.equal(ob.rows, 0);
-    for (let i = 1; i <= 5; i++) assert.deepEqual(ob.enqueue(`r${i}`, body(i)), { seq: i, duplicate: false, dropped: 0 });
+    for (let i = 1; i <= 5; i++, clock += 10) assert.deepEqual(ob.enqueue(`r${i}`, body(i)), { seq: i, duplicate: false, dropped: 0 });
+    clock = 2000;
     assert.deepEqual(ob.enqueue('r2', body(2)), { seq: 2, duplicate: true, dropped: 0 });
     assert.deepEqual(ob.pending('a', 3).map((r) => r.resultId), ['r1', 'r2', 'r3']);
     ob.ack('a', 3, 3);
@@ -65,18 +69,21 @@ describe('outbox (SQLite WAL)', function () {
     assert.equal(ob.stats('a').depth, 2);
     assert.equal(ob.stats('b').depth, 3);
     assert.equal(ob.stats('a').delivered, 3);
-    assert.ok(ob.stats('b').oldestAgeMs >= 0);
+    assert.equal(ob.stats('a').oldestAgeMs, 2000 - 1030, "a's oldest waiting result is r4");
+    assert.equal(ob.stats('b').oldestAgeMs, 2000 - 1020, "b's oldest waiting result is r3");
     assert.throws(() => ob.pending('zz', 1), /unknown target zz/);
     assert.equal(fs.readFileSync(file).subarray(0, 15).toString(), 'SQLite format 3');
     ob.close();
     // restart: cursors resume; a new target starts after the newest result; a removed one is forgotten
-    ob = new Outbox({ file, targets: ['a', 'c'] });
+    ob = new Outbox({ file, targets: ['a', 'c'], now });
     assert.deepEqual(ob.pending('a', 10).map((r) => r.resultId), ['r4', 'r5']);
     assert.deepEqual(ob.pending('c', 10), []);
     assert.equal(ob.rows, 2); // b's cursor is gone, so r3 (confirmed by a) left
+    assert.equal(ob.stats('c').oldestAgeMs, undefined, 'nothing waits for c');
     ob.enqueue('r6', body(6));
     assert.deepEqual(ob.pending('c', 10).map((r) => r.resultId), ['r6']);
-    assert.equal(ob.stats('c').oldestAgeMs >= 0, true);
+    clock = 2500;
+    assert.equal(ob.stats('c').oldestAgeMs, 500);
     ob.close();
     assert.equal(ob.open, false);
   });
@@ -152,10 +159,9 @@ describe('dispatcher', function () {
     d.notify();
     await until(() => errs.length >= 2, 3000, 'timeouts');
     assert.match(errs[0], /no confirmation within 100 ms/);
-    const t0 = Date.now();
-    await d.stop(500);
-    assert.ok(Date.now() - t0 < 1500);
-    assert.equal(ob.rows, 1);
+    // the delivery never settles: stop() ends by its grace time, or never (and the test times out)
+    await d.stop(200);
+    assert.equal(ob.rows, 1, 'the hanging delivery was not acknowledged');
     ob.close();
   });
 

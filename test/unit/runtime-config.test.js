@@ -31,9 +31,14 @@ describe('runtime configuration from the environment', function () {
   });
 
   it('protects the dashboard and HTTP routes on a non-loopback address unless they are public on purpose', function () {
-    const base = { SPOTFUSION_HOST: '0.0.0.0', SPOTFUSION_ADMIN_PASSWORD_HASH: HASH, SPOTFUSION_CREDENTIAL_SECRET: SECRET };
+    const base = { SPOTFUSION_HOST: '0.0.0.0', SPOTFUSION_ADMIN_PASSWORD_HASH: HASH, SPOTFUSION_CREDENTIAL_SECRET: SECRET, SPOTFUSION_ALLOW_PLAIN_HTTP: 'true' };
     assert.throws(() => loadRuntimeConfig(base, '/tmp/u'), /SPOTFUSION_HTTP_PASSWORD_HASH is required on non-loopback address 0\.0\.0\.0/);
-    assert.equal(loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PUBLIC: 'true' }, '/tmp/u').httpPublic, true);
+    // kiosk mode: without a login only for the kiosks' addresses, which it names
+    assert.throws(() => loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PUBLIC: 'true' }, '/tmp/u'), /SPOTFUSION_HTTP_PUBLIC=true needs SPOTFUSION_KIOSK_ADDRESSES/);
+    const kiosk = loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PUBLIC: 'true', SPOTFUSION_KIOSK_ADDRESSES: '10.1.2.3, 10.1.3.0/24,fd00::7' }, '/tmp/u');
+    assert.equal(kiosk.httpPublic, true);
+    assert.deepEqual(kiosk.kioskAddresses, ['10.1.2.3', '10.1.3.0/24', 'fd00::7']);
+    assert.throws(() => loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PUBLIC: 'true', SPOTFUSION_KIOSK_ADDRESSES: '10.1.2.3,kiosk1,10.0.0.0/33' }, '/tmp/u'), /SPOTFUSION_KIOSK_ADDRESSES expects IP addresses or CIDR ranges .*got "kiosk1,10\.0\.0\.0\/33"/);
     const cfg = loadRuntimeConfig({ ...base, SPOTFUSION_HTTP_PASSWORD_HASH: HASH, SPOTFUSION_HTTP_USER: 'line1' }, '/tmp/u');
     assert.equal(cfg.httpUser, 'line1');
     assert.equal(cfg.httpPasswordHash, HASH);

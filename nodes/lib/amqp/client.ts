@@ -3,7 +3,6 @@
  * (amqplib has no reconnect of its own, so ours is the only policy). Results are published persistent, with
  * messageId = resultId, and count as delivered only when the broker confirmed them.
  */
-import * as amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import type { ConnectionDriver } from '../connection';
 import { PERMANENT_ERROR_CODE } from '../connection';
@@ -80,6 +79,8 @@ export function amqpDriver(s: AmqpSettings): ConnectionDriver<AmqpSession> {
         password: s.password,
         heartbeat: s.heartbeatS,
       };
+      // amqplib is loaded by the first AMQP connection: a flow without one never loads it (docs/RELIABILITY.md)
+      const amqp = await import('amqplib');
       let connection: ChannelModel;
       try {
         connection = await amqp.connect(opts, {

@@ -3,7 +3,6 @@
  * only policy. Results are published with QoS 1 and count as delivered when the broker's PUBACK came back;
  * resultId travels in MQTT 5 user properties (and in the JSON body for MQTT 3.1.1 brokers).
  */
-import * as mqtt from 'mqtt';
 import type { MqttClient, IClientOptions } from 'mqtt';
 import type { ConnectionDriver } from '../connection';
 import { PERMANENT_ERROR_CODE } from '../connection';
@@ -51,7 +50,7 @@ export function mqttDriver(s: MqttSettings): ConnectionDriver<MqttClient> {
   const label = `mqtt ${s.host}:${s.port}`;
   return {
     describe: () => label,
-    open() {
+    async open() {
       const opts: IClientOptions = {
         host: s.host,
         port: s.port,
@@ -67,6 +66,8 @@ export function mqttDriver(s: MqttSettings): ConnectionDriver<MqttClient> {
       };
       if (s.username) opts.username = s.username;
       if (s.password) opts.password = s.password;
+      // mqtt.js is loaded by the first MQTT connection: a flow without one never loads it (docs/RELIABILITY.md)
+      const mqtt = await import('mqtt');
       return new Promise<MqttClient>((resolve, reject) => {
         const client = mqtt.connect(opts);
         let lastError: Error | undefined;

@@ -3,8 +3,7 @@
  * of our tables, watched for the loss of its connections. Results go in with one statement per batch,
  * idempotent on resultId (a result delivered twice is stored once).
  */
-import { Pool } from 'pg';
-import type { PoolConfig } from 'pg';
+import type { Pool, PoolConfig } from 'pg';
 import type { ConnectionDriver } from '../connection';
 import { PERMANENT_ERROR_CODE } from '../connection';
 import { SpotFusionError, describeError } from '../errors';
@@ -135,7 +134,8 @@ export function isConnectionError(err: unknown): boolean {
   return code.startsWith('08') || code === '57P01' || code === '57P03';
 }
 
-export function pgDriver(s: PgSettings): ConnectionDriver<PgConnection> {
+/** migrate false: open checks the server with SELECT 1 and creates nothing (the editor's Test connection). */
+export function pgDriver(s: PgSettings, opts: { migrate?: boolean } = {}): ConnectionDriver<PgConnection> {
   const label = `postgres ${s.host}:${s.port}/${s.database}`;
   return {
     describe: () => label,
@@ -154,11 +154,14 @@ export function pgDriver(s: PgSettings): ConnectionDriver<PgConnection> {
       };
       if (s.password) cfg.password = s.password;
       if (s.tls) cfg.ssl = { rejectUnauthorized: s.tlsRejectUnauthorized, servername: s.host };
+      // pg is loaded by the first PostgreSQL connection: a flow without one never loads it (docs/RELIABILITY.md)
+      const { Pool } = await import('pg');
       const pool = new Pool(cfg);
       // an idle client's error is emitted on the pool: never unhandled
       pool.on('error', () => undefined);
       try {
-        await migrate(pool, s.schema);
+        if (opts.migrate === false) await pool.query('SELECT 1');
+        else await migrate(pool, s.schema);
       } catch (err) {
         await pool.end().catch(() => undefined);
         const code = (err as { code?: string }).code;

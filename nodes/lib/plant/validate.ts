@@ -3,7 +3,7 @@ import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, Document } from 'yaml';
 import { describeError } from '../errors';
-import { LEGACY_PASSWORDS } from '../deploy/flow-check';
+import { findLegacyPassword } from '../deploy/secret-rules';
 import { formatPath, Path, Plant, Roi, stationsOf, Tag } from './model';
 
 /**
@@ -296,7 +296,7 @@ export function crossProblems(plant: Plant): Array<{ path: Path; message: string
   // secrets: names only
   const scan = (v: unknown, path: Path): void => {
     if (typeof v === 'string') {
-      if (LEGACY_PASSWORDS.some((pw) => v.includes(pw))) add(path, 'contains a known legacy password: secrets are environment variables, named in network.secrets');
+      if (findLegacyPassword(v) !== undefined) add(path, 'contains a known legacy password: secrets are environment variables, named in network.secrets');
     } else if (Array.isArray(v)) v.forEach((x, i) => scan(x, [...path, i]));
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) scan(x, [...path, k]);
   };

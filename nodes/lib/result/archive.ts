@@ -4,8 +4,8 @@
  * paths relative to <dir> go into result.images. Retention by age (whole days) and by total size (oldest
  * parts first). Files are served by URL (serveArchive), never carried in messages.
  */
-import sharp from 'sharp';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import sharp from '../vision/sharp';
+import { mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Request, Response } from 'express';
 import { SpotFusionError, describeError } from '../errors';
@@ -271,7 +271,58 @@ export class ImageArchive {
     const abs = resolve(this.dir, rel);
     return abs.startsWith(this.dir + sep) ? abs : undefined;
   }
+
+  /**
+   * The real file (every symlink resolved) for a relative archive path, when it is a regular file whose real
+   * path stays under the real path of the archive folder; undefined otherwise (a link in the archive that
+   * points out of it, to /etc/passwd or anywhere else, is refused, not followed).
+   */
+  async realFile(rel: string): Promise<string | undefined> {
+    const abs = this.resolvePath(rel);
+    if (!abs) return undefined;
+    try {
+      const [root, real] = await Promise.all([realpath(this.dir), realpath(abs)]);
+      if (!real.startsWith(root + sep)) return undefined;
+      return (await stat(real)).isFile() ? real : undefined;
+    } catch (err) {
+      // ENOENT (not written, or removed by retention), ELOOP, EACCES: not served
+      if ((err as NodeJS.ErrnoException).code) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The relative path of the newest archived frame ("<day>/<result id>/frame.png": the newest day folder, in it
+   * the newest frame by modification time), or undefined when the archive holds none.
+   */
+  async lastFrame(): Promise<string | undefined> {
+    let days: string[];
+    try {
+      days = (await readdir(this.dir)).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)).sort().reverse();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    for (const day of days) {
+      let best: { rel: string; t: number } | undefined;
+      for (const id of await readdir(join(this.dir, day))) {
+        const rel = `${day}/${id}/frame.png`;
+        if (!this.resolvePath(rel)) continue;
+        try {
+          const t = (await stat(join(this.dir, rel))).mtimeMs;
+          if (!best || t > best.t) best = { rel, t };
+        } catch (err) {
+          if (!(err as NodeJS.ErrnoException).code) throw err; // no frame in this part's folder: the next one
+        }
+      }
+      if (best) return best.rel;
+    }
+    return undefined;
+  }
 }
+
+/** the archives of the live result-publish nodes, by node id (the archive route, the teach view's last frame) */
+export const liveArchives = new Map<string, ImageArchive>();
 
 interface HttpApp {
   get(path: string, handler: (req: Request, res: Response) => void): void;
@@ -286,16 +337,26 @@ export function serveArchive(app: HttpApp | undefined, lookup: (nodeId: string) 
   app.get('/spotfusion/archive/:node/*', (req: Request, res: Response) => {
     const archive = lookup(String(req.params.node));
     const rel = String((req.params as Record<string, string>)[0] ?? '');
-    const file = archive?.resolvePath(rel);
-    if (!archive || !file) {
-      res.status(404).type('text/plain').send('not found');
+    const notFound = (): void => {
+      if (!res.headersSent) res.status(404).type('text/plain').send('not found');
+    };
+    if (!archive || !archive.resolvePath(rel)) {
+      notFound();
       return;
     }
-    // a part whose images are still being written (behind its message) is served once they are there
-    void archive.written(rel.split('/')[1] ?? '').then(() =>
-      res.sendFile(file, { dotfiles: 'deny', maxAge: 3600_000 }, (err?: Error) => {
-        if (err && !res.headersSent) res.status(404).type('text/plain').send('not found');
-      }),
-    );
+    // a part whose images are still being written (behind its message) is served once they are there; the
+    // file sent is the real one, checked to lie inside the archive (sendFile itself would follow links)
+    void archive
+      .written(rel.split('/')[1] ?? '')
+      .then(() => archive.realFile(rel))
+      .then((file) => {
+        if (!file) return notFound();
+        res.sendFile(file, { dotfiles: 'deny', maxAge: 3600_000 }, (err?: Error) => {
+          if (err) notFound();
+        });
+      })
+      .catch(() => {
+        if (!res.headersSent) res.status(500).type('text/plain').send('archive error');
+      });
   });
 }

@@ -25,6 +25,8 @@ export interface DeliveryTarget {
   readonly timeoutMs?: number;
   /** a target new to the outbox starts with the results still waiting there, not only with new ones */
   readonly backlog?: boolean;
+  /** the connection the target delivers over, for status: down while it is not connected */
+  readonly connection?: { readonly state: string; readonly lastError: string | undefined };
 }
 
 /**

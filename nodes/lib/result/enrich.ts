@@ -42,7 +42,19 @@ export interface InspectionResult {
   spots: SpotResult[];
   summary: { total: number; ok: number; nok: number; missing: number };
   faults: Fault[];
+  /** part location (a recipe with a locate section): the placement found, its score and the minimum */
+  locate?: LocatedPart;
   images?: { frame?: string; crops?: Record<string, string> };
+}
+
+export interface LocatedPart {
+  dx: number;
+  dy: number;
+  angleDeg: number;
+  score: number;
+  minScore?: number;
+  ok: boolean;
+  features?: Array<{ id: string; score: number }>;
 }
 
 /** What enrich reads from the message. Everything is optional: what is missing becomes a fault. */
@@ -55,6 +67,8 @@ export interface EnrichInput {
   frame?: unknown;
   timings?: unknown;
   recipeVersion?: unknown;
+  /** msg.locate of the crop node: where the part was found */
+  locate?: unknown;
   /** msg.error of a Catch node: the stage that failed for this part (see stageFault) */
   error?: unknown;
 }
@@ -108,6 +122,8 @@ function cropFacts(raw: unknown, faults: Fault[]): CropFacts[] | undefined {
     }
     if (finite(c.stackupThickness) !== undefined && (c.stackupThickness as number) > 0) f.stackupThickness = c.stackupThickness as number;
     if (typeof c.error === 'string') f.error = c.error;
+    const o = c.offset;
+    if (isObj(o) && finite(o.dx) !== undefined && finite(o.dy) !== undefined) f.offset = { dx: o.dx as number, dy: o.dy as number };
     out.push(f);
   }
   return out;
@@ -133,6 +149,26 @@ export const STAGE_FAULT_CODES: Readonly<Record<string, string>> = {
   infer: 'MODEL',
 };
 
+/** The error code of a part that was not located (crop's recipe with a locate section): its own fault and outcome. */
+export const LOCATE_CODE = 'LOCATE';
+
+/** msg.locate → the result's locate (numbers only, bounded); undefined when absent or not readable. */
+function locatedPart(raw: unknown): LocatedPart | undefined {
+  if (!isObj(raw)) return undefined;
+  const n = (v: unknown): number | undefined => finite(v);
+  const [dx, dy, angleDeg, score] = [n(raw.dx), n(raw.dy), n(raw.angleDeg), n(raw.score)];
+  if (dx === undefined || dy === undefined || angleDeg === undefined || score === undefined) return undefined;
+  const out: LocatedPart = { dx, dy, angleDeg, score: Math.min(1, Math.max(0, score)), ok: raw.ok !== false };
+  if (n(raw.minScore) !== undefined) out.minScore = raw.minScore as number;
+  if (Array.isArray(raw.features)) {
+    out.features = (raw.features as unknown[])
+      .slice(0, 8)
+      .filter((f): f is Obj => isObj(f) && typeof f.id === 'string' && finite(f.score) !== undefined)
+      .map((f) => ({ id: (f.id as string).slice(0, 64), score: Math.min(1, Math.max(0, f.score as number)) }));
+  }
+  return out;
+}
+
 /** Faults that only say what a failed stage did not deliver: left out when the stage fault explains them. */
 const CONSEQUENCES = new Set(['NO_PREDICTIONS', 'NO_MODEL']);
 
@@ -149,11 +185,12 @@ export function stageFault(raw: unknown): Fault | undefined {
   const src = isObj(raw.source) ? raw.source : {};
   const type = text(src.type, 64);
   const name = text(src.name, 128);
-  const code = type !== undefined && Object.prototype.hasOwnProperty.call(STAGE_FAULT_CODES, type) ? STAGE_FAULT_CODES[type] : 'STAGE';
+  const errCode = text(raw.code, 64);
+  let code = type !== undefined && Object.prototype.hasOwnProperty.call(STAGE_FAULT_CODES, type) ? STAGE_FAULT_CODES[type] : 'STAGE';
+  if (errCode === LOCATE_CODE) code = LOCATE_CODE;
   const node = type !== undefined ? `${type}${name ? ` "${name}"` : ''}` : name !== undefined && name !== '' ? `"${name}"` : 'a stage';
   // Catch writes err.toString(): "SpotFusionError: …"; the class name says nothing to the reader
   const message = (text(raw.message, MAX_FAULT_MESSAGE) ?? 'no message').replace(/^[A-Za-z]*Error: /, '');
-  const errCode = text(raw.code, 64);
   const suffix = errCode !== undefined && errCode !== '' && !message.includes(errCode) ? ` [${errCode}]` : '';
   return { code, message: `${node} failed: ${message}${suffix}`.slice(0, MAX_FAULT_MESSAGE) };
 }
@@ -273,8 +310,9 @@ export function enrich(input: EnrichInput, rules: VerdictRules, identity: Statio
   if (stage) {
     // not inspected: the fault outcome, whatever the spots that did get judged say and whatever nokOnFault says
     part0.verdict = 'NOK';
-    part0.resultCode = rules.codes.fault.resultCode;
-    part0.classId = rules.codes.fault.classId;
+    const code = rules.codes[stage.code === LOCATE_CODE ? 'locate' : 'fault'];
+    part0.resultCode = code.resultCode;
+    part0.classId = code.classId;
   }
 
   // times
@@ -316,5 +354,7 @@ export function enrich(input: EnrichInput, rules: VerdictRules, identity: Statio
   if (frame) out.frame = frame;
   if (rules.version !== undefined) out.rulesVersion = rules.version;
   if (lowConfidence) out.lowConfidence = true;
+  const located = locatedPart(input.locate);
+  if (located) out.locate = located;
   return out;
 }

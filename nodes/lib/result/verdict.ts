@@ -17,6 +17,7 @@ export interface SpotRule {
   stackup?: string;
   t?: number;
   minDiameter?: number;
+  maxOffset?: number;
   ignore?: boolean;
 }
 
@@ -26,12 +27,13 @@ export interface VerdictRulesInput {
   okLabels?: string[];
   minScore?: number;
   lowConfidence?: number;
+  maxOffset?: number;
   diameter?: { head?: string; k?: number; unit?: string; pxPerMm?: number };
   stackups?: Record<string, { t: number; k?: number }>;
   spots?: Record<string, SpotRule>;
   expectedSpots?: string[];
   part?: { nokWhenAnySpotNok?: boolean; nokWhenMissing?: number; nokOnFault?: boolean };
-  codes?: Partial<Record<'ok' | 'nok' | 'missing' | 'fault', OutcomeCode>>;
+  codes?: Partial<Record<Outcome, OutcomeCode>>;
 }
 
 /** The rules with every default filled in. */
@@ -40,19 +42,24 @@ export interface VerdictRules {
   okLabels: string[];
   minScore: number;
   lowConfidence: number;
+  maxOffset: number | undefined;
   diameter: { head: string | undefined; k: number; unit: string; pxPerMm: number | undefined };
   stackups: Record<string, { t: number; k?: number }>;
   spots: Record<string, SpotRule>;
   expectedSpots: string[] | undefined;
   part: { nokWhenAnySpotNok: boolean; nokWhenMissing: number; nokOnFault: boolean };
-  codes: Record<'ok' | 'nok' | 'missing' | 'fault', OutcomeCode>;
+  codes: Record<Outcome, OutcomeCode>;
 }
+
+/** ok/nok/missing: judged; fault: not inspected (a stage failed); locate: not inspected, the part was not found. */
+export type Outcome = 'ok' | 'nok' | 'missing' | 'fault' | 'locate';
 
 export const DEFAULT_CODES: VerdictRules['codes'] = {
   ok: { resultCode: 1, classId: 0 },
   nok: { resultCode: 2, classId: 1 },
   missing: { resultCode: 3, classId: 2 },
   fault: { resultCode: 4, classId: 3 },
+  locate: { resultCode: 5, classId: 4 },
 };
 
 /** Parse (JSON text or object), validate and fill defaults; errors name the field. */
@@ -79,6 +86,7 @@ export function parseRules(raw: unknown, where = 'rules'): VerdictRules {
     okLabels: r.okLabels ?? ['ok'],
     minScore: r.minScore ?? 0.5,
     lowConfidence: r.lowConfidence ?? 0.8,
+    maxOffset: r.maxOffset,
     diameter: { head: r.diameter?.head, k: r.diameter?.k ?? 4, unit: r.diameter?.unit ?? 'mm', pxPerMm: r.diameter?.pxPerMm },
     stackups,
     spots,
@@ -114,6 +122,8 @@ export interface SpotResult {
   values?: Record<string, Measurement>;
   verdict: SpotVerdict;
   reason?: string;
+  /** re-centring: the nugget's offset from the spot's nominal place on the part, px (distance = its length) */
+  offset?: { dx: number; dy: number; distance: number };
 }
 
 /** One head's output, or the prediction's own top-level result. */
@@ -136,6 +146,8 @@ export interface CropFacts {
   box?: { x: number; y: number; w: number; h: number; rotation?: number };
   stackupThickness?: number;
   error?: string;
+  /** re-centring: where the nugget was found relative to the spot's nominal place on the part, px */
+  offset?: { dx: number; dy: number };
 }
 
 const VALUE_KEY = 'value';
@@ -171,6 +183,7 @@ export function judgeSpot(
 ): { spot: SpotResult; faults: Fault[]; lowConfidence: boolean } {
   const spot: SpotResult = { spotId, verdict: 'OK' };
   if (crop?.box) spot.box = { ...crop.box };
+  if (crop?.offset) spot.offset = { ...crop.offset, distance: Number(Math.hypot(crop.offset.dx, crop.offset.dy).toFixed(3)) };
   const faults: Fault[] = [];
   const rule = rules.spots[spotId] ?? {};
   if (!pred || pred.error !== undefined) {
@@ -202,6 +215,9 @@ export function judgeSpot(
     else if (cls.score !== undefined && cls.score < minScore) reasons.push(`score ${fmt(cls.score)} < ${fmt(minScore)}`);
     if (cls.score !== undefined && cls.score < rules.lowConfidence) lowConfidence = true;
   }
+  // position: the nugget found by re-centring, against the nominal place on the part (the model saw it centred)
+  const maxOffset = rule.maxOffset ?? rules.maxOffset;
+  if (spot.offset && maxOffset !== undefined && spot.offset.distance > maxOffset) reasons.push(`off position ${fmt(spot.offset.distance)} px > ${fmt(maxOffset)} px`);
   // the measurement: the configured head, else the prediction's own value
   const dKey = rules.diameter.head ?? VALUE_KEY;
   const d = values[dKey];
@@ -254,7 +270,7 @@ export function judgePart(rules: VerdictRules, spots: readonly SpotResult[], fau
     else if (s.verdict === 'NOK') summary.nok += 1;
     else summary.missing += 1;
   }
-  let outcome: keyof VerdictRules['codes'] = 'ok';
+  let outcome: Outcome = 'ok';
   if (rules.part.nokWhenAnySpotNok && summary.nok > 0) outcome = 'nok';
   else if (summary.missing >= rules.part.nokWhenMissing) outcome = 'missing';
   else if (rules.part.nokOnFault && faults.length > 0) outcome = 'fault';
