@@ -338,6 +338,100 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     assert.deepEqual(errors, []);
   });
 
+  it('uploads PNG, JPEG and TIFF files through the browser; the server decodes each and the view shows it', async function () {
+    await deploy(SMALL);
+    const { page, errors, covered } = await openTeach();
+    await page.selectOption('.sf-teach-format', 'image');
+    // a top-to-bottom ramp, 400×240, grey: dark at the top, bright at the bottom
+    const W = 400;
+    const H = 240;
+    const ramp = Buffer.alloc(W * H);
+    for (let y = 0; y < H; y++) ramp.fill(Math.round((y / (H - 1)) * 255), y * W, (y + 1) * W);
+    const img = () => sharp(ramp, { raw: { width: W, height: H, channels: 1 } });
+    const files = [
+      { name: 'golden.png', mimeType: 'image/png', buffer: await img().png().toBuffer() },
+      { name: 'golden.jpg', mimeType: 'image/jpeg', buffer: await img().jpeg({ quality: 85 }).toBuffer() },
+      { name: 'golden.tif', mimeType: 'image/tiff', buffer: await img().tiff().toBuffer() },
+    ];
+    assert.deepEqual(files[1].buffer.subarray(0, 3), Buffer.from([0xff, 0xd8, 0xff]), 'a real JPEG file');
+    assert.equal(files[2].buffer.subarray(0, 2).toString('latin1'), 'II', 'a real TIFF file');
+    let frame = null;
+    for (const file of files) {
+      await page.setInputFiles('.sf-teach-file', file);
+      await page.waitForFunction((prev) => {
+        const f = $('.sf-teach-canvas').attr('data-frame');
+        return f && f !== prev;
+      }, frame, { timeout: 30000 });
+      frame = await page.$eval('.sf-teach-canvas', (c) => c.getAttribute('data-frame'));
+      await page.waitForTimeout(200);
+      const seen = await page.evaluate(() => {
+        const v = SpotFusionTeach.current.view;
+        const dpr = v.canvas.width / v.canvas.getBoundingClientRect().width;
+        const px = (fy) => {
+          const p = v.toScreen(200, fy);
+          return v.canvas.getContext('2d').getImageData(Math.round(p.x * dpr), Math.round(p.y * dpr), 1, 1).data[0];
+        };
+        return { size: $('.sf-teach-canvas').attr('data-size'), top: px(4), middle: px(120), bottom: px(235), sensor: [v.width, v.height], status: $('.sf-teach-status').text() };
+      });
+      assert.equal(seen.size, '400x240', file.name);
+      assert.deepEqual(seen.sensor, [400, 240], file.name);
+      assert.ok(seen.top < 25 && Math.abs(seen.middle - 128) < 25 && seen.bottom > 230, `${file.name}: ${JSON.stringify(seen)}`);
+    }
+    await page.click('#sf-teach-cancel');
+    await page.waitForSelector('.sf-teach-canvas', { state: 'detached', timeout: 10000 });
+    await page.click('#node-config-dialog-cancel');
+    await covered();
+    await page.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('edits expected diameter, stack-up and model heads for a selection of spots at once; the id only for one', async function () {
+    await deploy(SMALL);
+    const { page, errors, covered } = await openTeach();
+    await page.click('.sf-teach-canvas', { position: await page.evaluate(() => SpotFusionTeach.current.view.toScreen(148, 148)) });
+    for (const [k, v] of [['cols', '3'], ['rows', '2'], ['pitchX', '150'], ['pitchY', '120']]) await page.fill(`.sf-teach-grid-${k}`, v);
+    await page.click('.sf-teach-grid');
+    // S01 alone: a diameter of its own
+    await page.click('.sf-teach-canvas', { position: await page.evaluate(() => SpotFusionTeach.current.view.toScreen(148, 148)) });
+    await page.fill('.sf-teach-field-expectedDiameter', '28');
+    await page.press('.sf-teach-field-expectedDiameter', 'Enter');
+    // S01, S03 and S05 selected with Shift-clicks: S01's diameter differs from the others', so the field is blank
+    for (const [fx, fy] of [[448, 148], [298, 268]]) await page.click('.sf-teach-canvas', { position: await page.evaluate(([x, y]) => SpotFusionTeach.current.view.toScreen(x, y), [fx, fy]), modifiers: ['Shift'] });
+    const shown = await page.evaluate(() => ({
+      selected: SpotFusionTeach.current.doc.selected().map((s) => s.id),
+      diameter: [$('.sf-teach-field-expectedDiameter').val(), $('.sf-teach-field-expectedDiameter').attr('placeholder')],
+      idDisabled: $('.sf-teach-field-id').prop('disabled'),
+    }));
+    assert.deepEqual(shown.selected, ['S01', 'S03', 'S05']);
+    assert.deepEqual(shown.diameter, ['', '(mixed)']);
+    assert.equal(shown.idDisabled, true, 'one id cannot be given to three spots');
+    // typed once, set on all three
+    for (const [k, v] of [['expectedDiameter', '31.5'], ['stackupThickness', '2,4'], ['head', 'nugget, porosity']]) {
+      await page.click(`.sf-teach-field-${k}`, { clickCount: 3 });
+      await page.keyboard.type(v);
+      await page.keyboard.press('Enter');
+    }
+    assert.equal(await page.$eval('.sf-teach-field-expectedDiameter', (e) => e.value), '31.5');
+    // undo takes the last edit back on all three at once
+    await page.click('.sf-teach-canvas', { position: { x: 5, y: 5 } });
+    await page.keyboard.press('Control+z');
+    let list = await spots(page);
+    assert.deepEqual([list[0].head, list[2].head, list[4].head], [undefined, undefined, undefined]);
+    await page.keyboard.press('Control+y');
+    const saved = await save(page);
+    list = saved.recipes[0].spots;
+    assert.deepEqual(list.map((s) => s.id), ['S01', 'S02', 'S03', 'S04', 'S05', 'S06']);
+    for (const i of [0, 2, 4]) {
+      assert.equal(list[i].expectedDiameter, 31.5, list[i].id);
+      assert.equal(list[i].stackupThickness, 2.4, list[i].id);
+      assert.deepEqual(list[i].head, ['nugget', 'porosity'], list[i].id);
+    }
+    for (const i of [1, 3, 5]) assert.deepEqual([list[i].expectedDiameter, list[i].stackupThickness, list[i].head], [undefined, undefined, undefined], `${list[i].id} untouched`);
+    await covered();
+    await page.close();
+    assert.deepEqual(errors, []);
+  });
+
   it('a bad ROI (outside the sensor, duplicate id) shows a red border and the reason, in the view and in the dialog', async function () {
     await deploy(SMALL);
     const { page, errors, covered } = await openTeach();
