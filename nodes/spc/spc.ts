@@ -28,7 +28,7 @@ interface SpcDef extends NodeDef {
 
 /** series written to SQLite at most this often while parts come in (alarms and commands are written at once) */
 const DEFAULT_FLUSH_MS = 1000;
-/** alarm events and frozen limits are written within this many ms (in one transaction with their series) */
+/** alarm rows, and frozen limits with their series, are written within this many ms */
 const EVENTS_MS = 100;
 const COMMANDS = new Set(['cap-change', 'rebaseline', 'ack', 'alarms', 'summary', 'chart']);
 
@@ -92,7 +92,7 @@ export = function register(RED: NodeAPI): void {
     };
     if (engine) node.status({ fill: 'green', shape: 'ring', text: `${[...engine.records()].length} series restored` });
 
-    // alarm events and frozen limits wait at most EVENTS_MS (with the series they concern), the other series
+    // alarm events and frozen limits (with their series) wait at most EVENTS_MS, the other series
     // flushMs; a command, a close and flushMs 0 write everything at once
     let eventTimer: NodeJS.Timeout | undefined;
     let pendingAlarms: AlarmEvent[] = [];
@@ -113,14 +113,17 @@ export = function register(RED: NodeAPI): void {
       pendingBaselines = [];
       if (recs.length || alarms.length || baselines.length) store.save(recs, alarms, baselines);
     };
-    /** write the pending events and their series (a small transaction) */
+    /**
+     * write the pending alarm rows, and the frozen limits with their series (a small transaction). The series of an
+     * alarm waits for the flush: rewriting up to every series ten times a second cost more than the rest of the
+     * node (bench/spc.bench.cjs), and SpcStore.load() puts the alarm table and the series back in agreement.
+     */
     const flushEvents = (): void => {
       if (!engine || !store) return;
       if (eventTimer) clearTimeout(eventTimer);
       eventTimer = undefined;
       if (!pendingAlarms.length && !pendingBaselines.length) return;
       const keys = new Set<string>();
-      for (const a of pendingAlarms) keys.add(a.key);
       for (const b of pendingBaselines) keys.add(b.key);
       const recs = [...keys].map((k) => engine?.record(k)).filter((r) => r !== undefined);
       for (const k of keys) engine.dirty.delete(k);

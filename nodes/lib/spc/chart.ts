@@ -115,6 +115,8 @@ export function newSeriesState(): SeriesState {
 export class Series {
   readonly k: ChartConstants;
   private readonly hits: Hit[] = [];
+  /** the time of the subgroup in progress's first part in ms (not stored: state.pendingFrom is) */
+  private pendingFromMs: number | undefined;
   constructor(
     readonly opts: SeriesOptions,
     public state: SeriesState = newSeriesState(),
@@ -124,11 +126,15 @@ export class Series {
 
   /**
    * Add one part's value; when it completes a subgroup, the subgroup (and what it did) is returned, else null.
-   * `at` is the part's time (ISO string).
+   * `at` is the part's time (ISO string), `atMs` the same in epoch ms (a caller feeding many series with one part
+   * parses it once).
    */
-  add(x: number, at: string): ClosedSubgroup | null {
+  add(x: number, at: string, atMs: number = Date.parse(at)): ClosedSubgroup | null {
     const s = this.state;
-    if (s.pending.length === 0) s.pendingFrom = at;
+    if (s.pending.length === 0) {
+      s.pendingFrom = at;
+      this.pendingFromMs = atMs;
+    }
     s.pending.push(x);
     if (s.pending.length < this.opts.n) return null;
     const vals = s.pending;
@@ -154,7 +160,10 @@ export class Series {
     s.pending = [];
     s.pendingFrom = null;
     s.subgroups += 1;
-    s.history.push([mean, disp, Date.parse(point.from), Date.parse(at)]);
+    // the first part's time in ms: kept from its add(), parsed only for a subgroup restored half-way
+    const fromMs = this.pendingFromMs ?? Date.parse(point.from);
+    this.pendingFromMs = undefined;
+    s.history.push([mean, disp, fromMs, atMs]);
     if (s.history.length > HISTORY) s.history.shift();
     const out: ClosedSubgroup = { point, frozen: null, hits: this.hits, dispHit: false };
     this.hits.length = 0;

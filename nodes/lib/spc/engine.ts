@@ -252,6 +252,7 @@ export class SpcEngine {
     const line = typeof st.line === 'string' ? st.line : '';
     const station = typeof st.station === 'string' ? st.station : '';
     const at = typeof result.timestamps?.result === 'string' ? result.timestamps.result : new Date().toISOString();
+    const atMs = Date.parse(at);
     const spots = result.spots;
     if (!Array.isArray(spots)) throw new TypeError('the result has no spots array (is msg.payload an InspectionResult?)');
     const wantD = this.config.characteristics.includes('diameter');
@@ -269,17 +270,17 @@ export class SpcEngine {
           // the rules' minimum is the lower spec limit when the value is not in px (its min is in the rules' unit)
           l.rec.state.lsl = typeof m.min === 'number' && m.unit !== 'px' ? m.min : null;
           l.rec.state.unit = typeof m.unit === 'string' ? m.unit : null;
-          this.feed(l, m.value, at, out);
+          this.feed(l, m.value, at, atMs, out);
         }
       }
-      if (wantC && typeof sp.score === 'number' && Number.isFinite(sp.score)) this.feed(this.get(bySpot, line, station, sp.spotId, 'confidence'), sp.score, at, out);
+      if (wantC && typeof sp.score === 'number' && Number.isFinite(sp.score)) this.feed(this.get(bySpot, line, station, sp.spotId, 'confidence'), sp.score, at, atMs, out);
     }
     return out;
   }
 
-  private feed(l: Live, x: number, at: string, out: UpdateOutcome): void {
+  private feed(l: Live, x: number, at: string, atMs: number, out: UpdateOutcome): void {
     this.dirty.add(l.rec.key);
-    const c = l.series.add(x, at);
+    const c = l.series.add(x, at, atMs);
     if (!c) return;
     out.subgroups += 1;
     const rec = l.rec;

@@ -4,7 +4,7 @@
  *   spc_series   one row per series (station/spot/characteristic): its chart state and active alarms, as JSON
  *   spc_alarm    every alarm: raised, cleared, acknowledged (who, when)
  *   spc_baseline every set of control limits frozen (initial, re-baseline, cap change), with its reason
- * Series rows are written in batches (flush()); alarms and baselines at once.
+ * Series rows are written in batches (flush()); alarm rows and baselines sooner. load() reconciles the two.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -129,10 +129,37 @@ export class SpcStore {
     this.tx = (fn) => t(fn);
   }
 
-  /** every stored series of this scope */
+  /**
+   * Every stored series of this scope, their active alarms made to agree with the alarm table. The table is
+   * written first (alarm rows within a fraction of a second, series with the slower flush), so after a crash
+   * between the two it is the newer: an open alarm the series does not hold is put back into it, an alarm the
+   * series holds that the table has cleared (or never had) is dropped from it.
+   */
   load(): SeriesRecord[] {
     const rows = this.db.prepare<[string], { record: string }>('SELECT record FROM spc_series WHERE scope = ?').all(this.scope);
-    return rows.map((r) => JSON.parse(r.record) as SeriesRecord);
+    const records = rows.map((r) => JSON.parse(r.record) as SeriesRecord);
+    const open = this.db
+      .prepare<[string], { id: string; key: string; chart: string; rule: number; raised_at: string }>('SELECT id, key, chart, rule, raised_at FROM spc_alarm WHERE scope = ? AND cleared_at IS NULL ORDER BY raised_at, rowid')
+      .all(this.scope);
+    const openIds = new Set(open.map((a) => a.id));
+    const byKey = new Map(records.map((r) => [r.key, r]));
+    for (const r of records) for (const [slot, a] of Object.entries(r.active)) if (!openIds.has(a.id)) delete r.active[slot];
+    const superseded: string[] = [];
+    for (const a of open) {
+      const r = byKey.get(a.key);
+      if (!r) continue;
+      const slot = `${a.chart}:${a.rule}`;
+      const held = r.active[slot];
+      if (!held) r.active[slot] = { id: a.id, raisedAt: a.raised_at, quiet: 0 };
+      else if (held.id !== a.id) superseded.push(a.id);
+    }
+    if (superseded.length) {
+      const at = new Date().toISOString();
+      this.tx(() => {
+        for (const id of superseded) this.clearAlarm.run(at, 'superseded (found at restart)', id, this.scope);
+      });
+    }
+    return records;
   }
 
   /** write these series, alarm events and frozen limits in one transaction */
