@@ -137,6 +137,26 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
 
   const spots = (page) => page.evaluate(() => SpotFusionTeach.current.doc.spots().map((s) => ({ ...s })));
 
+  /** S01 (the recipe's one spot) selected and copied into 3 × 2 with pitch 150 × 120 */
+  async function gridCopy(page) {
+    await page.click('.sf-teach-canvas', { position: await page.evaluate(() => SpotFusionTeach.current.view.toScreen(148, 148)) });
+    for (const [k, v] of [['cols', '3'], ['rows', '2'], ['pitchX', '150'], ['pitchY', '120']]) await page.fill(`.sf-teach-grid-${k}`, v);
+    await page.click('.sf-teach-grid');
+  }
+
+  /** Cancel in the teach view */
+  async function cancelTeach(page) {
+    await page.click('#sf-teach-cancel');
+    await page.waitForSelector('.sf-teach-canvas', { state: 'detached', timeout: 10000 });
+  }
+
+  /** the page's resource coverage taken, the page closed, and no console error on it */
+  async function finish(page, covered, errors) {
+    await covered();
+    await page.close();
+    assert.deepEqual(errors, []);
+  }
+
   /** Done in the teach view, OK in the dialog: the recipe config node's saved JSON */
   async function save(page) {
     await page.click('#sf-teach-done');
@@ -182,9 +202,7 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     // the dialog's sensor size follows the frame shown (the outside-the-sensor check uses it)
     assert.deepEqual(await page.evaluate(() => [RED.nodes.node('rc1').frameWidth, RED.nodes.node('rc1').frameHeight]), ['2448', '2048']);
     assert.deepEqual(saved, JSON.parse(SMALL));
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 
   it('creates, moves, resizes and turns an ROI with the mouse; the saved recipe holds the numbers', async function () {
@@ -254,20 +272,13 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     assert.equal(got.expectedDiameter, 34);
     assert.ok(Math.abs(got.rotation - 30) <= 1);
     for (const [k, v] of Object.entries({ x: 561, y: 531, w: 116, h: 90 })) assert.ok(Math.abs(got[k] - v) <= 1, `saved ${k} ${got[k]} ≈ ${v}`);
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 
   it('copies a spot into a grid, selects several with Shift and moves them together, deletes', async function () {
     await deploy(SMALL);
     const { page, errors, covered } = await openTeach();
-    await page.click(`.sf-teach-canvas`, { position: await page.evaluate(() => {
-      const v = SpotFusionTeach.current.view;
-      return v.toScreen(148, 148);
-    }) });
-    for (const [k, v] of [['cols', '3'], ['rows', '2'], ['pitchX', '150'], ['pitchY', '120']]) await page.fill(`.sf-teach-grid-${k}`, v);
-    await page.click('.sf-teach-grid');
+    await gridCopy(page);
     let list = await spots(page);
     assert.deepEqual(
       list.map((s) => [s.id, s.x, s.y]),
@@ -297,9 +308,7 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     assert.deepEqual(list.map((s) => s.id), ['S01', 'S03', 'S04', 'S06']);
     const saved = await save(page);
     assert.deepEqual(saved.recipes[0].spots.map((s) => s.id), ['S01', 'S03', 'S04', 'S06']);
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 
   it('uploads a raw Mono8 file with its width and height through the browser and shows it', async function () {
@@ -329,13 +338,10 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     // the recipe's spot (100, 100, 96, 96) now reaches past the 160 px high sensor: the view says so
     assert.match(await page.$eval('.sf-teach-problems', (e) => e.textContent), /outside the 320×160 sensor/);
     // Cancel puts back what the dialog had: the text and the (empty) sensor size
-    await page.click('#sf-teach-cancel');
-    await page.waitForSelector('.sf-teach-canvas', { state: 'detached', timeout: 10000 });
+    await cancelTeach(page);
     assert.deepEqual(await page.evaluate(() => [$('#node-config-input-frameWidth').val(), $('#node-config-input-frameHeight').val(), $('.recipe-config-json-error').is(':visible')]), ['', '', false]);
     await page.click('#node-config-dialog-cancel');
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 
   it('uploads PNG, JPEG and TIFF files through the browser; the server decodes each and the view shows it', async function () {
@@ -377,20 +383,15 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
       assert.deepEqual(seen.sensor, [400, 240], file.name);
       assert.ok(seen.top < 25 && Math.abs(seen.middle - 128) < 25 && seen.bottom > 230, `${file.name}: ${JSON.stringify(seen)}`);
     }
-    await page.click('#sf-teach-cancel');
-    await page.waitForSelector('.sf-teach-canvas', { state: 'detached', timeout: 10000 });
+    await cancelTeach(page);
     await page.click('#node-config-dialog-cancel');
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 
   it('edits expected diameter, stack-up and model heads for a selection of spots at once; the id only for one', async function () {
     await deploy(SMALL);
     const { page, errors, covered } = await openTeach();
-    await page.click('.sf-teach-canvas', { position: await page.evaluate(() => SpotFusionTeach.current.view.toScreen(148, 148)) });
-    for (const [k, v] of [['cols', '3'], ['rows', '2'], ['pitchX', '150'], ['pitchY', '120']]) await page.fill(`.sf-teach-grid-${k}`, v);
-    await page.click('.sf-teach-grid');
+    await gridCopy(page);
     // S01 alone: a diameter of its own
     await page.click('.sf-teach-canvas', { position: await page.evaluate(() => SpotFusionTeach.current.view.toScreen(148, 148)) });
     await page.fill('.sf-teach-field-expectedDiameter', '28');
@@ -427,9 +428,7 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
       assert.deepEqual(list[i].head, ['nugget', 'porosity'], list[i].id);
     }
     for (const i of [1, 3, 5]) assert.deepEqual([list[i].expectedDiameter, list[i].stackupThickness, list[i].head], [undefined, undefined, undefined], `${list[i].id} untouched`);
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 
   it('a bad ROI (outside the sensor, duplicate id) shows a red border and the reason, in the view and in the dialog', async function () {
@@ -452,9 +451,7 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     await page.click('#node-config-dialog-ok');
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => RED.nodes.node('rc1').valid), false, 'the node is invalid: Deploy warns');
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 
   it('Try it runs location, crop and the demo model on the shown frame and draws each verdict; the part reference is taught on the frame', async function () {
@@ -526,12 +523,9 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     assert.match(await page.$eval('.sf-teach-verdict', (e) => e.textContent), /^S10: (OK|NOK|MISSING)/);
     await page.waitForTimeout(200);
     await page.screenshot({ path: SCREENSHOT });
-    await page.click('#sf-teach-cancel');
-    await page.waitForSelector('.sf-teach-canvas', { state: 'detached', timeout: 10000 });
+    await cancelTeach(page);
     await page.click('#node-config-dialog-cancel');
-    await covered();
-    await page.close();
-    assert.deepEqual(errors, []);
+    await finish(page, covered, errors);
   });
 });
 
