@@ -14,11 +14,13 @@ const { Worker, isMainThread, workerData, parentPort } = require('node:worker_th
 const LAST_BYTES = 4096;
 
 if (!isMainThread && workerData && workerData.fuzzHarness) {
-  const { file, name, runs, seed, last } = workerData;
+  const { file, name, runs, seed, last, tried } = workerData;
   const view = new Uint8Array(last);
+  const count = new Int32Array(tried);
   const enc = new TextEncoder();
-  /** remember the input being tried, for a hang report */
+  /** count the input and remember it, for a hang report */
   const progress = (input) => {
+    Atomics.add(count, 0, 1);
     // never throws: an input nested thousands deep overflows the stack in JSON.stringify and in String() alike,
     // and a throw here would fail the property for the harness's sake (fast-check then shrinks it for minutes)
     let text;
@@ -64,8 +66,9 @@ function seeds() {
 
 /**
  * Run property `name` of the module `file` in a worker, once per seed (see seeds()); fails on a counterexample
- * (message with seed) or when the worker does not finish within limitMs (a hang: seed and last input are
- * reported). Resolves to the stats of the last seed.
+ * (message with seed) or when the worker tries no new input for limitMs (a hang: seed and last input are
+ * reported). A slow machine or coverage makes a property take longer, never look hung: the whole run is bounded
+ * by the test's own timeout. Resolves to the stats of the last seed.
  */
 async function runProperty(file, name, runs, limitMs) {
   let stats;
@@ -75,20 +78,29 @@ async function runProperty(file, name, runs, limitMs) {
 
 function runSeed(file, name, runs, limitMs, seed) {
   const last = new SharedArrayBuffer(LAST_BYTES);
+  const tried = new SharedArrayBuffer(4);
+  const count = new Int32Array(tried);
   const n = Math.max(1, Math.round(runs * RUNS_SCALE));
   return new Promise((resolve, reject) => {
-    const w = new Worker(__filename, { workerData: { fuzzHarness: true, file: path.resolve(file), name, runs: n, seed, last } });
+    const w = new Worker(__filename, { workerData: { fuzzHarness: true, file: path.resolve(file), name, runs: n, seed, last, tried } });
     let settled = false;
     const finish = (fn, v) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clearInterval(timer);
       fn(v);
     };
-    const timer = setTimeout(() => {
+    // a hang: no new input tried within limitMs (the first one included, after the worker loaded its modules)
+    let seen = -1;
+    const timer = setInterval(() => {
+      const now = Atomics.load(count, 0);
+      if (now !== seen) {
+        seen = now;
+        return;
+      }
       const text = Buffer.from(new Uint8Array(last)).toString('utf8').replace(/\0+$/, '');
       void w.terminate();
-      finish(reject, new assert.AssertionError({ message: `${name}: no answer within ${limitMs} ms (a hang?) — seed ${seed}, last input: ${text}` }));
+      finish(reject, new assert.AssertionError({ message: `${name}: no new input tried for ${limitMs} ms after ${now} of ${n} (a hang?) — seed ${seed}, last input: ${text}` }));
     }, limitMs);
     w.once('message', (m) => {
       void w.terminate();
