@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { AlarmEvent, BaselineEvent, Characteristic, CHARACTERISTICS, jsonOption as json, parseConfig, SpcConfig, SpcEngine } from '../lib/spc/engine';
+import { AlarmEvent, BaselineEvent, Characteristic, CHARACTERISTICS, jsonOption as json, parseConfig, SeriesRecord, SpcConfig, SpcEngine } from '../lib/spc/engine';
 import { SpcStore } from '../lib/spc/store';
 import { RESULT_SCHEMA } from '../lib/result/enrich';
 import { SpotFusionError, describeError } from '../lib/errors';
@@ -98,40 +98,38 @@ export = function register(RED: NodeAPI): void {
     let pendingAlarms: AlarmEvent[] = [];
     let pendingBaselines: BaselineEvent[] = [];
 
-    /** write the dirty series and the pending events now */
-    const flush = (): void => {
+    /** write the series `keys` (taken off the dirty set) and the pending events, in one transaction */
+    const write = (keys: Iterable<string>): void => {
       if (!engine || !store) return;
-      if (flushTimer) clearTimeout(flushTimer);
-      if (eventTimer) clearTimeout(eventTimer);
-      flushTimer = undefined;
-      eventTimer = undefined;
-      const recs = [...engine.dirty].map((k) => engine?.record(k)).filter((r) => r !== undefined);
-      engine.dirty.clear();
+      const recs: SeriesRecord[] = [];
+      for (const k of keys) {
+        const r = engine.record(k);
+        if (r) recs.push(r);
+        engine.dirty.delete(k);
+      }
       const alarms = pendingAlarms;
       const baselines = pendingBaselines;
       pendingAlarms = [];
       pendingBaselines = [];
       if (recs.length || alarms.length || baselines.length) store.save(recs, alarms, baselines);
     };
+    /** write the dirty series and the pending events now */
+    const flush = (): void => {
+      if (flushTimer) clearTimeout(flushTimer);
+      if (eventTimer) clearTimeout(eventTimer);
+      flushTimer = undefined;
+      eventTimer = undefined;
+      if (engine) write([...engine.dirty]);
+    };
     /**
-     * write the pending alarm rows, and the frozen limits with their series (a small transaction). The series of an
-     * alarm waits for the flush: rewriting up to every series ten times a second cost more than the rest of the
-     * node (bench/spc.bench.cjs), and SpcStore.load() puts the alarm table and the series back in agreement.
+     * write the pending alarm rows, and the frozen limits with their series. The series of an alarm waits for the
+     * flush: rewriting up to every series ten times a second cost more than the rest of the node
+     * (bench/spc.bench.cjs), and SpcStore.load() puts the alarm table and the series back in agreement.
      */
     const flushEvents = (): void => {
-      if (!engine || !store) return;
       if (eventTimer) clearTimeout(eventTimer);
       eventTimer = undefined;
-      if (!pendingAlarms.length && !pendingBaselines.length) return;
-      const keys = new Set<string>();
-      for (const b of pendingBaselines) keys.add(b.key);
-      const recs = [...keys].map((k) => engine?.record(k)).filter((r) => r !== undefined);
-      for (const k of keys) engine.dirty.delete(k);
-      const alarms = pendingAlarms;
-      const baselines = pendingBaselines;
-      pendingAlarms = [];
-      pendingBaselines = [];
-      store.save(recs, alarms, baselines);
+      write(pendingBaselines.map((b) => b.key));
     };
     const guarded = (fn: () => void) => (): void => {
       try {

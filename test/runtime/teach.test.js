@@ -157,6 +157,20 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     assert.deepEqual(errors, []);
   }
 
+  /** the size of the frame shown (the canvas's data-size) and of the view's sensor */
+  const frameShown = (page) => page.evaluate(() => ({ size: $('.sf-teach-canvas').attr('data-size'), sensor: [SpotFusionTeach.current.view.width, SpotFusionTeach.current.view.height] }));
+
+  /** the grey level the canvas shows at each frame point [x, y] */
+  const greysAt = (page, points) =>
+    page.evaluate((pts) => {
+      const v = SpotFusionTeach.current.view;
+      const dpr = v.canvas.width / v.canvas.getBoundingClientRect().width;
+      return pts.map(([fx, fy]) => {
+        const p = v.toScreen(fx, fy);
+        return v.canvas.getContext('2d').getImageData(Math.round(p.x * dpr), Math.round(p.y * dpr), 1, 1).data[0];
+      });
+    }, points);
+
   /** Done in the teach view, OK in the dialog: the recipe config node's saved JSON */
   async function save(page) {
     await page.click('#sf-teach-done');
@@ -323,15 +337,8 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
     await page.setInputFiles('.sf-teach-file', { name: 'panel.raw', mimeType: 'application/octet-stream', buffer: raw });
     await page.waitForSelector('.sf-teach-canvas[data-frame]', { timeout: 30000 });
     await page.waitForTimeout(200);
-    const seen = await page.evaluate(() => {
-      const v = SpotFusionTeach.current.view;
-      const dpr = v.canvas.width / v.canvas.getBoundingClientRect().width;
-      const px = (fx) => {
-        const p = v.toScreen(fx, 80);
-        return v.canvas.getContext('2d').getImageData(Math.round(p.x * dpr), Math.round(p.y * dpr), 1, 1).data[0];
-      };
-      return { size: $('.sf-teach-canvas').attr('data-size'), left: px(5), right: px(315), sensor: [v.width, v.height] };
-    });
+    const [left, right] = await greysAt(page, [[5, 80], [315, 80]]);
+    const seen = { ...(await frameShown(page)), left, right };
     assert.equal(seen.size, '320x160');
     assert.deepEqual(seen.sensor, [320, 160]);
     assert.ok(seen.left < 30 && seen.right > 225, JSON.stringify(seen));
@@ -370,15 +377,8 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
       }, frame, { timeout: 30000 });
       frame = await page.$eval('.sf-teach-canvas', (c) => c.getAttribute('data-frame'));
       await page.waitForTimeout(200);
-      const seen = await page.evaluate(() => {
-        const v = SpotFusionTeach.current.view;
-        const dpr = v.canvas.width / v.canvas.getBoundingClientRect().width;
-        const px = (fy) => {
-          const p = v.toScreen(200, fy);
-          return v.canvas.getContext('2d').getImageData(Math.round(p.x * dpr), Math.round(p.y * dpr), 1, 1).data[0];
-        };
-        return { size: $('.sf-teach-canvas').attr('data-size'), top: px(4), middle: px(120), bottom: px(235), sensor: [v.width, v.height], status: $('.sf-teach-status').text() };
-      });
+      const [top, middle, bottom] = await greysAt(page, [[200, 4], [200, 120], [200, 235]]);
+      const seen = { ...(await frameShown(page)), top, middle, bottom };
       assert.equal(seen.size, '400x240', file.name);
       assert.deepEqual(seen.sensor, [400, 240], file.name);
       assert.ok(seen.top < 25 && Math.abs(seen.middle - 128) < 25 && seen.bottom > 230, `${file.name}: ${JSON.stringify(seen)}`);
