@@ -211,6 +211,52 @@ describe('camera simulator', function () {
     assert.throws(() => sim.gridRecipe({ width: 100, height: 100, cols: 0 }), /cols and rows/);
   });
 
+  describe('render thread (off the event loop)', function () {
+    const { SimRenderThread } = require('../../dist/nodes/lib/camera/sim-render');
+
+    it('gives the pixels and truth of renderFrame, placed and aligned, while the event loop keeps turning', async function () {
+      const thread = new SimRenderThread();
+      try {
+        for (const opts of [
+          { seed: 'thread-1', width: 1224, height: 1024 },
+          { seed: 'thread-2', width: 1224, height: 1024, placement: { dx: 7.25, dy: -3.5, angleDeg: 0.8 } },
+          { seed: 'tiny', width: 16, height: 16, spots: [] }, // a Buffer small enough to sit in Node's shared pool
+        ]) {
+          let turns = 0;
+          let spinning = true;
+          const spin = () => {
+            turns += 1;
+            if (spinning) setImmediate(spin);
+          };
+          setImmediate(spin);
+          const f = await thread.render(opts);
+          spinning = false;
+          const direct = sim.renderFrame(opts);
+          assert.ok(Buffer.isBuffer(f.data), 'a Buffer');
+          assert.equal(sha(f.data), sha(direct.data), `${opts.seed}: the same pixels`);
+          assert.deepEqual(f.truth, direct.truth);
+          assert.deepEqual(f.placement, direct.placement);
+          // rendered on the main thread, not one immediate would have run before the frame was there
+          if (opts.width > 16) assert.ok(turns >= 3, `${opts.seed}: the event loop turned ${turns} times during the render`);
+        }
+      } finally {
+        await thread.close();
+      }
+    });
+
+    it('keeps the code of a render error, and close() fails a render still waiting', async function () {
+      const thread = new SimRenderThread();
+      await assert.rejects(thread.render({ seed: 1, width: 100, height: 100, spots: [], optics: { vignette: 2 } }), (e) => e.code === 'SIMULATOR' && /optics\.vignette/.test(e.message));
+      // the thread is still there for the next render
+      const ok = await thread.render({ seed: 2, width: 64, height: 64, spots: [] });
+      assert.equal(ok.data.length, 64 * 64);
+      const waiting = thread.render({ seed: 3, width: 2448, height: 2048 });
+      await thread.close();
+      await assert.rejects(waiting, (e) => e.code === 'SIMULATOR' && /render thread exited/.test(e.message));
+      await assert.rejects(thread.render({ seed: 4, width: 64, height: 64, spots: [] }), (e) => e.code === 'SIMULATOR' && /closed/.test(e.message));
+    });
+  });
+
   describe('placement, fiducial marks and optics', function () {
     const FLAT = { lighting: { gain: 1, gradientX: 0, gradientY: 0, vignette: 0 }, noiseSigma: 0 };
     const at = (f, x, y) => f.data[Math.round(y) * f.width + Math.round(x)];

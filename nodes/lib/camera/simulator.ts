@@ -757,20 +757,11 @@ class SheetTexture {
     const cy = height / 2;
     const W = width + 2 * pad;
     const H = height + 2 * pad;
-    const lerp = (t: Float32Array, at: number, n: number): number => {
-      let i = Math.floor(at);
-      let f = at - i;
-      if (i < 0) {
-        i = 0;
-        f = 0;
-      } else if (i >= n - 1) {
-        i = n - 2;
-        f = 1;
-      }
-      return t[i] + (t[i + 1] - t[i]) * f;
-    };
     const [a0, a1, a2] = this.a;
     const [b0, b1, b2] = this.b;
+    const { row, col, metal } = this;
+    // the tables are interpolated linearly at (u, v): one index and fraction per axis and pixel, shared by the
+    // eight lookups (clamped to the table's ends)
     for (let y = 0; y < height; y++) {
       const ey = y - cy - p.dy;
       let i = y * width;
@@ -778,13 +769,33 @@ class SheetTexture {
         const ex = x - cx - p.dx;
         const u = cx + c * ex - s * ey + pad;
         const v = cy + s * ex + c * ey + pad;
+        let iu = Math.floor(u);
+        let fu = u - iu;
+        if (iu < 0) {
+          iu = 0;
+          fu = 0;
+        } else if (iu >= W - 1) {
+          iu = W - 2;
+          fu = 1;
+        }
+        let iv = Math.floor(v);
+        let fv = v - iv;
+        if (iv < 0) {
+          iv = 0;
+          fv = 0;
+        } else if (iv >= H - 1) {
+          iv = H - 2;
+          fv = 1;
+        }
+        const ju = iu + 1;
+        const jv = iv + 1;
         px[i] =
-          this.metal +
-          lerp(this.row, v, H) +
-          lerp(this.col, u, W) +
-          lerp(a0, u, W) * lerp(b0, v, H) +
-          lerp(a1, u, W) * lerp(b1, v, H) +
-          lerp(a2, u, W) * lerp(b2, v, H);
+          metal +
+          (row[iv] + (row[jv] - row[iv]) * fv) +
+          (col[iu] + (col[ju] - col[iu]) * fu) +
+          (a0[iu] + (a0[ju] - a0[iu]) * fu) * (b0[iv] + (b0[jv] - b0[iv]) * fv) +
+          (a1[iu] + (a1[ju] - a1[iu]) * fu) * (b1[iv] + (b1[jv] - b1[iv]) * fv) +
+          (a2[iu] + (a2[ju] - a2[iu]) * fu) * (b2[iv] + (b2[jv] - b2[iv]) * fv);
       }
     }
   }

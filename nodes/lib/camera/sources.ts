@@ -11,6 +11,7 @@ import { ConnectionDriver, PERMANENT_ERROR_CODE } from '../connection';
 import { SpotFusionError, describeError } from '../errors';
 import { GigeCamera, GigeCameraOptions } from './gige/camera';
 import type { GvspFrame } from './gige/gvsp';
+import { SimRenderThread } from './sim-render';
 import { FiducialTruth, Optics, WearTrend, Placement, PlacementTolerance, renderFrame, RenderOptions, SimSpot, SpotClass, SpotTruth, gridRecipe, withJpegArtefacts } from './simulator';
 
 export interface Frame {
@@ -388,7 +389,7 @@ export interface SimulatorSourceOptions {
   periodMs?: number;
   /**
    * Render only this many distinct frames and hand them out in turn (0: a new frame every grab). Rendering a
-   * 2448×2048 frame costs about 120 ms of CPU in the Node-RED process, more than the whole inspection it stands in
+   * 2448×2048 frame costs about 150 ms of CPU (in its render thread, ./sim-render), more than the whole inspection it stands in
    * for; a pool keeps load and soak runs about the station, not about the simulator. A grab with its own seed or
    * class overrides is always rendered.
    */
@@ -405,6 +406,8 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly pool: ReturnType<typeof renderFrame>[] = [];
+  /** renders off the event loop (./sim-render) */
+  private readonly thread = new SimRenderThread();
   constructor(readonly opts: SimulatorSourceOptions, readonly cameraId: string) {
     super();
     this.selfTriggered = opts.periodMs !== undefined;
@@ -436,7 +439,7 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
     return { classMix: o.classMix, expectedDiameterPx: o.expectedDiameterPx, placementTolerance: o.placementTolerance, optics: o.optics, noiseSigma: o.noiseSigma, fiducials: o.fiducials };
   }
   private async render(req: GrabRequest, seed: string | number, part: number): Promise<ReturnType<typeof renderFrame>> {
-    const f = renderFrame({
+    const f = await this.thread.render({
       wear: this.opts.wear ? { part, spots: this.opts.wear } : undefined,
       ...this.look(),
       seed,
@@ -472,7 +475,7 @@ export class SimulatorSource extends EventEmitter implements FrameSource {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    return Promise.resolve();
+    return this.thread.close();
   }
 }
 
