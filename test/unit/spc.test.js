@@ -304,6 +304,28 @@ describe('spc: engine (alarms, hysteresis, cap change, re-baseline)', function (
     near(a[0].values[0], 0.6, 1e-9, 'range');
   });
 
+  it('a run-rule alarm stays one alarm while its pattern keeps forming, and clears only after more quiet subgroups than the pattern is long', function () {
+    // limits from subgroups of mean 6 and range 2: σ of the means = A2(4)·2/3 = 0.486
+    const e = new SpcEngine(cfg({ rules: [7] }));
+    assert.deepEqual(run(e, Array(5).fill([5, 7, 6, 6]).flat()), []);
+    const OUT_HIGH = [6.5, 6.7, 6.6, 6.6]; // mean 6.6: 1.23σ
+    const OUT_LOW = [5.5, 5.3, 5.4, 5.4]; // mean 5.4
+    // stratified: 15 means at the centre (rule 7 fires on the 15th), one beyond 1σ that breaks the run, four times
+    const cycle = [...Array(15).fill(IN_CONTROL).flat(), ...OUT_HIGH];
+    const events = run(e, [cycle, cycle, cycle, cycle].flat());
+    // with clearAfter alone (2) it was raised and cleared again every cycle: 4 raised, 3 cleared
+    assert.deepEqual(events.map((a) => [a.event, a.rule]), [['raised', 7]], 'one alarm for one lasting stratification');
+    assert.equal(e.quietNeeded('xbar:7'), 16);
+    assert.equal(e.quietNeeded('xbar:2'), 10, 'rule 2: sameSideRun 9, plus the point that broke the run');
+    assert.equal(e.quietNeeded('xbar:1'), 2, 'rule 1 (one point): clearAfter');
+    assert.equal(e.quietNeeded('r:1'), 2);
+    // the pattern gone (means alternate beyond 1σ): the last OUT_HIGH was quiet subgroup 1; 14 more do not clear it
+    const gone = Array.from({ length: 15 }, (_, i) => (i % 2 ? OUT_HIGH : OUT_LOW));
+    assert.deepEqual(run(e, gone.slice(0, 14).flat()), []);
+    const cleared = run(e, gone[14]);
+    assert.deepEqual(cleared.map((a) => [a.event, a.id, a.reason]), [['cleared', events[0].id, 'quiet']]);
+  });
+
   it('a cap change drops the subgroup in progress and the run history, clears alarms, keeps the limits (or re-baselines)', function () {
     const e = new SpcEngine(cfg({ rules: [2], guns: { G1: ['s1'] } }));
     run(e, Array(5).fill(IN_CONTROL).flat());
@@ -456,6 +478,32 @@ describe('spc: SQLite store', function () {
     assert.deepEqual(again.ack([open[0].id], 'x'), [], 'acknowledged once');
     assert.deepEqual(new SpcStore(file, 'node-b').load(), [], 'another node sees none of it');
     again.close();
+  });
+
+  it('keeps the chart points as bytes, bit-exact, and reads a file written before that column (points in the JSON)', function () {
+    const Database = require('better-sqlite3');
+    const file = path.join(dir, 'spc.db');
+    const e = new SpcEngine(parseConfig({ subgroupSize: 4, baselineSubgroups: 5, rules: [1], characteristics: ['diameter'] }));
+    for (const v of [...Array(8).fill([0.1 + 0.2, 6.000000000000001, 5.9, 6.1]).flat()]) e.update(result({ s1: v }));
+    const rec = e.record('L1/ST1/s1/diameter');
+    assert.equal(rec.state.history.length, 8);
+    // an older release: no history column, the points inside the record's JSON
+    const old = new Database(file);
+    old.exec('CREATE TABLE spc_series (scope TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (scope, key))');
+    old.prepare('INSERT INTO spc_series VALUES (?, ?, ?, ?)').run('n1', rec.key, JSON.stringify(rec), Date.now());
+    old.close();
+    const store = new SpcStore(file, 'n1');
+    const loaded = store.load();
+    assert.deepEqual(loaded[0], JSON.parse(JSON.stringify(rec)), 'the old row, points from its JSON');
+    // saved again: the JSON holds no points, the BLOB 32 bytes per point, and they come back with every bit
+    store.save([rec]);
+    const row = new Database(file, { readonly: true }).prepare('SELECT record, history FROM spc_series').get();
+    assert.deepEqual(JSON.parse(row.record).state.history, []);
+    assert.equal(row.history.length, 8 * 32);
+    const back = store.load()[0].state.history;
+    assert.deepStrictEqual(back, rec.state.history);
+    store.close();
+    assert.throws(() => require('../../dist/nodes/lib/spc/store').decodeHistory(Buffer.alloc(33)), /33 bytes is not whole points/);
   });
 
   it('a crash between the alarm rows and the series: loading puts them back in agreement, the alarm table wins', function () {

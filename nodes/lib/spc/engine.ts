@@ -6,12 +6,17 @@
  *
  * Hysteresis: a rule that fires on a series raises one alarm; while the same rule keeps firing on later
  * subgroups, nothing more is raised; the alarm clears after `clearAfter` consecutive subgroups in which that rule
- * did not fire. Then a new breach is a new alarm.
+ * did not fire, and for a run rule more than its pattern is long (quietNeeded): a run rule cannot fire again
+ * until its run has formed again, so fewer quiet subgroups say nothing about whether the pattern went away (rule 7
+ * on a stratified series raised and cleared again every 16 subgroups). Then a new breach is a new alarm.
  */
 import { randomUUID } from 'node:crypto';
 import { MAX_SUBGROUP, MIN_SUBGROUP } from './constants';
 import { Capability, ChartKind, Limits, newSeriesState, pointOf, Series, SeriesOptions, SeriesState, SubgroupPoint } from './chart';
 import { ALL_RULES, parseRuleSwitches, RULE_TEXT, RuleNo, RuleSwitches } from './rules';
+
+/** the points each rule's pattern takes (rule 2: sameSideRun, set per node) */
+const RULE_WINDOW: Readonly<Record<RuleNo, number>> = Object.freeze({ 1: 1, 2: 9, 3: 6, 4: 14, 5: 3, 6: 5, 7: 15, 8: 8 });
 
 export type Characteristic = 'diameter' | 'confidence';
 export const CHARACTERISTICS: readonly Characteristic[] = ['diameter', 'confidence'];
@@ -297,7 +302,7 @@ export class SpcEngine {
       if (firing.has(ak)) {
         a.quiet = 0;
         firing.delete(ak);
-      } else if (++a.quiet >= this.config.clearAfter) {
+      } else if (++a.quiet >= this.quietNeeded(ak)) {
         delete rec.active[ak];
         this.activeAlarms -= 1;
         out.alarms.push(this.alarm(rec, 'cleared', a.id, ak, [], L, a.raisedAt, c.point.at, 'quiet'));
@@ -312,6 +317,18 @@ export class SpcEngine {
       this.activeAlarms += 1;
       out.alarms.push(this.alarm(rec, 'raised', id, ak, values, L, pts.length ? pointOf(pts[0]).from : c.point.from, c.point.at));
     }
+  }
+
+  /**
+   * Quiet subgroups that clear the alarm of slot "<chart>:<rule>": clearAfter, and for a run rule more than the
+   * points its pattern takes (2: sameSideRun; 3: 6; 4: 14; 5: 3; 6: 5; 7: 15; 8: 8), so the point that broke the
+   * run and a whole new pattern's worth of points have passed without it.
+   */
+  quietNeeded(slot: string): number {
+    const rule = slot.startsWith('xbar:') ? Number(slot.slice(5)) : 1;
+    if (rule === 1) return this.config.clearAfter;
+    const window = rule === 2 ? this.config.sameSideRun : (RULE_WINDOW[rule as RuleNo] ?? 1);
+    return Math.max(this.config.clearAfter, window + 1);
   }
 
   private alarm(rec: SeriesRecord, event: 'raised' | 'cleared', id: string, ak: string, values: number[], L: Limits | null, since: string, at: string, reason?: string): AlarmEvent {
