@@ -244,6 +244,21 @@ describe('camera simulator', function () {
       }
     });
 
+    it('ends an idle worker and starts another for the next render', async function () {
+      const thread = new SimRenderThread(50);
+      try {
+        assert.equal(thread.running, false, 'no worker before the first render');
+        await thread.render({ seed: 5, width: 64, height: 64, spots: [] });
+        assert.equal(thread.running, true);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(thread.running, false, 'ended after 50 ms without a render');
+        const f = await thread.render({ seed: 5, width: 64, height: 64, spots: [] });
+        assert.equal(sha(f.data), sha(sim.renderFrame({ seed: 5, width: 64, height: 64, spots: [] }).data));
+      } finally {
+        await thread.close();
+      }
+    });
+
     it('keeps the code of a render error, and close() fails a render still waiting', async function () {
       const thread = new SimRenderThread();
       await assert.rejects(thread.render({ seed: 1, width: 100, height: 100, spots: [], optics: { vignette: 2 } }), (e) => e.code === 'SIMULATOR' && /optics\.vignette/.test(e.message));
