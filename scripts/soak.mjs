@@ -8,6 +8,8 @@
 //
 //   npm run soak -- --minutes 2 [--rate 10] [--warmup 20] [--archive nok] [--smoke]
 //                   [--sample S] [--mem-warmup MIN] [--memory-csv FILE] [--memory-png FILE]
+// Diagnosis: SOAK_NODE_FLAGS="--trace-gc" SOAK_STDOUT=gc.log npm run soak -- … writes what Node-RED printed (its GC
+// trace) to gc.log (docs/RELIABILITY.md "The tail").
 //
 // Memory (scripts/lib/soak-memory.mjs): the station's RSS, heap, external and arrayBuffers are sampled every
 // --sample seconds (default: 1/100 of the run, 2–15 s) from the start of the warm-up; a least-squares line fitted
@@ -18,6 +20,7 @@
 // --rate: parts per second asked of the PLC simulator (default 10, the goal). As on a PLC, the trigger bit stays
 // high until the station answers Busy and the next part comes only after the station's Done (or after the PLC
 // gave up waiting, 2 s): the rate reached is what the station sustains. The flow samples the trigger every 10 ms.
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { SMOKE_MIN_FIT_MIN, SMOKE_SLOPE_MB_PER_MIN, memoryLines, rssTrend, startMemorySampler, writeMemoryFiles } from './lib/soak-memory.mjs';
 
@@ -265,5 +268,7 @@ try {
   if (smoke) console.log(`goals (not checked by a smoke): ${fmt(goals)}`);
 } finally {
   await rig.stop();
+  // SOAK_STDOUT=file: what Node-RED printed (with SOAK_NODE_FLAGS=--trace-gc: its GC trace), for a diagnosis
+  if (process.env.SOAK_STDOUT) writeFileSync(process.env.SOAK_STDOUT, `${rig.rt.stdout}\n--- stderr ---\n${rig.rt.stderr}`);
 }
 process.exit(failed ? 1 : 0);

@@ -89,7 +89,10 @@ class Runtime {
    */
   async start({ flowSource, ready = /Server now running/ } = {}) {
     if (!this.script && !this.installed) prepareUserDir(this.userDir, { flowSource });
-    const args = this.script ? [this.script] : [RED_JS, '--settings', this.settingsFile];
+    // SOAK_NODE_FLAGS: flags for the Node-RED process that NODE_OPTIONS refuses (--trace-gc for the soak's GC
+    // diagnosis, docs/RELIABILITY.md "The tail")
+    const flags = (process.env.SOAK_NODE_FLAGS || '').split(' ').filter(Boolean);
+    const args = [...flags, ...(this.script ? [this.script] : [RED_JS, '--settings', this.settingsFile])];
     const env = { ...process.env, ...this.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     this.proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
