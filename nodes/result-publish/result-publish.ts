@@ -408,8 +408,10 @@ export = function register(RED: NodeAPI): void {
       // a PLC handshake in flight stops at its next step (clearing done when it can)
       void handshake?.close();
       // images still being written get a few seconds to land
-      const written = archive ? archive.idle(ARCHIVE_CLOSE_MS).then((left) => {
+      const a = archive;
+      const written = a ? a.idle(ARCHIVE_CLOSE_MS).then(async (left) => {
         if (left > 0) node.warn(`close: the images of ${left} part(s) were still being written after ${ARCHIVE_CLOSE_MS} ms`);
+        await a.close();
       }) : Promise.resolve();
       void written.then(() => {
         if (dispatcher) {

@@ -13,6 +13,18 @@ function result(id, verdict, when, extra = {}) {
 }
 
 describe('image archive', function () {
+  // every archive made here ends its writer thread after its test
+  const made = [];
+  class Archive extends ImageArchive {
+    constructor(o) {
+      super(o);
+      made.push(this);
+    }
+  }
+  afterEach(async function () {
+    await Promise.all(made.splice(0).map((a) => a.close()));
+  });
+
   let dir;
   beforeEach(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-archive-'));
@@ -20,7 +32,7 @@ describe('image archive', function () {
 
   it('picks parts by policy: none, nok (and low confidence), sampled, all', function () {
     const pick = (policy, list, sampleEvery) => {
-      const a = new ImageArchive({ dir, policy, sampleEvery });
+      const a = new Archive({ dir, policy, sampleEvery });
       return list.map((r) => a.wants(r));
     };
     const ok = result('a', 'OK', 0);
@@ -33,7 +45,7 @@ describe('image archive', function () {
   });
 
   it('writes an RGB/BGR frame and crops as PNG; an unreadable frame is an ARCHIVE error', async function () {
-    const a = new ImageArchive({ dir, policy: 'all' });
+    const a = new Archive({ dir, policy: 'all' });
     const w = 8;
     const h = 6;
     const bgr = Buffer.alloc(w * h * 3);
@@ -55,7 +67,7 @@ describe('image archive', function () {
   });
 
   it('cuts crops from a raw frame at the pixels of their box, the same as sharp extract does', async function () {
-    const a = new ImageArchive({ dir, policy: 'all' });
+    const a = new Archive({ dir, policy: 'all' });
     const w = 40;
     const h = 30;
     const data = Buffer.alloc(w * h);
@@ -73,37 +85,92 @@ describe('image archive', function () {
     }
   });
 
-  it('writes behind the message: at most maxPending parts at once, a failure goes to onError, written() and idle() wait', async function () {
-    const a = new ImageArchive({ dir, policy: 'all', maxPending: 2 });
+  it('writes behind the message in one lane: one part at a time, at most maxPending admitted, a failure goes to onError and the lane goes on, written() and idle() wait', async function () {
+    const a = new Archive({ dir, policy: 'all', maxPending: 2 });
     const gates = new Map();
+    const started = [];
     const job = (id, fail) => ({
       resultId: id,
       images: { frame: `d/${id}/frame.png` },
-      write: () => new Promise((resolve, reject) => gates.set(id, () => (fail ? reject(new Error('ENOSPC: no space left on device')) : resolve()))),
+      write: () => {
+        started.push(id);
+        return new Promise((resolve, reject) => gates.set(id, () => (fail ? reject(new Error('ENOSPC: no space left on device')) : resolve())));
+      },
     });
+    const tick = () => new Promise((r) => setImmediate(r));
     const errors = [];
     const onError = (err, j) => errors.push([err.code, j.resultId, err.message]);
     await a.begin(job('p1'), onError);
     await a.begin(job('p2', true), onError);
+    await tick();
     assert.equal(a.pendingCount, 2);
+    assert.deepEqual(started, ['p1'], 'p2 is not encoded beside p1: the archive holds one pool thread at most');
     let admitted = false;
     const third = a.begin(job('p3'), onError).then(() => (admitted = true));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(admitted, false, 'the third part waits while two are being written');
+    await tick();
+    assert.equal(admitted, false, 'the third part waits while two are admitted');
     let p1Written = false;
     void a.written('p1').then(() => (p1Written = true));
-    gates.get('p2')();
+    gates.get('p1')();
     await third;
-    assert.equal(admitted, true, 'admitted once one of the two ended');
+    assert.equal(admitted, true, 'admitted once the first one ended');
+    assert.equal(p1Written, true);
+    await tick();
+    assert.deepEqual(started, ['p1', 'p2'], 'p2 starts when p1 has ended');
+    gates.get('p2')();
+    await tick();
     assert.deepEqual(errors.map((e) => e.slice(0, 2)), [['ARCHIVE', 'p2']]);
     assert.match(errors[0][2], /images of p2 could not be written: ENOSPC/);
-    assert.equal(p1Written, false);
-    assert.equal(await a.idle(20), 2, 'p1 and p3 still pending after 20 ms');
-    gates.get('p1')();
+    assert.deepEqual(started, ['p1', 'p2', 'p3'], 'a failed part does not stop the lane');
+    assert.equal(await a.idle(20), 1, 'p3 still pending after 20 ms');
     gates.get('p3')();
     assert.equal(await a.idle(1000), 0);
-    assert.equal(p1Written, true);
+    assert.equal(errors.length, 1);
     await a.written('never-seen');
+  });
+
+  it('an encoded frame (JPEG) is decoded behind the message and written with its crops cut from the decoded pixels', async function () {
+    const a = new Archive({ dir, policy: 'all' });
+    try {
+      const w = 64;
+      const h = 48;
+      const grey = Buffer.alloc(w * h);
+      for (let i = 0; i < grey.length; i++) grey[i] = (i % w) * 4;
+      const jpeg = await sharp(grey, { raw: { width: w, height: h, channels: 1 } }).jpeg({ quality: 95 }).toBuffer();
+      const images = await a.store(result('j1', 'NOK', Date.parse('2026-02-03T00:00:00Z')), { data: jpeg, pixelFormat: 'jpeg' }, [{ spotId: 'a', box: { x: 10, y: 5, w: 20, h: 12 } }, { spotId: 'out', box: { x: 500, y: 5, w: 20, h: 12 } }]);
+      assert.deepEqual(Object.keys(images.crops), ['a'], 'a box outside the frame has no file');
+      const frame = await sharp(path.join(dir, images.frame)).metadata();
+      assert.deepEqual([frame.format, frame.width, frame.height], ['png', w, h]);
+      const crop = await sharp(path.join(dir, images.crops.a)).metadata();
+      assert.deepEqual([crop.width, crop.height], [20, 12]);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('writes in a thread of its own at nice 10 (the thread of the event loop keeps its priority); close() ends it and fails a part still being written', async function () {
+    if (process.platform !== 'linux') this.skip();
+    this.timeout(20000);
+    const nice = (tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const niceOfAll = () => fs.readdirSync('/proc/self/task').map((t) => ({ tid: Number(t), nice: nice(t) }));
+    assert.equal(niceOfAll().filter((t) => t.nice === 10).length, 0, 'no thread at nice 10 before');
+    const a = new Archive({ dir, policy: 'all' });
+    const frame = { data: Buffer.alloc(2448 * 2048, 7), width: 2448, height: 2048, pixelFormat: 'Mono8' };
+    await a.store(result('n1', 'NOK', Date.parse('2026-02-03T00:00:00Z')), frame, []);
+    const tasks = niceOfAll();
+    assert.equal(tasks.filter((t) => t.nice === 10).length, 1, 'one thread (the writer) at nice 10');
+    assert.equal(tasks.find((t) => t.tid === process.pid).nice, 0, 'the event loop at nice 0');
+    // a part being written when the archive closes fails with ARCHIVE; later parts are refused
+    const job = await a.plan(result('n2', 'NOK', Date.parse('2026-02-03T00:00:00Z')), frame, []);
+    const errors = [];
+    await a.begin(job, (err) => errors.push(err));
+    await a.close();
+    assert.equal(await a.idle(5000), 0);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].code, 'ARCHIVE');
+    assert.match(errors[0].message, /images of n2 could not be written: archive: writer thread (exited|is closed)/);
+    await assert.rejects(a.store(result('n3', 'NOK', Date.now()), frame, []), /writer thread is closed/);
+    assert.equal(niceOfAll().filter((t) => t.nice === 10).length, 0, 'the writer thread has ended');
   });
 
   it('retention: drops days older than maxAgeDays, then the oldest parts until under maxBytes', async function () {
@@ -117,12 +184,12 @@ describe('image archive', function () {
     mk('2026-05-09', 'p2', 1000);
     mk('2026-05-10', 'p3', 1000);
     fs.writeFileSync(path.join(dir, 'README'), 'not a day');
-    const a = new ImageArchive({ dir, policy: 'nok', maxAgeDays: 7, maxBytes: 2500, now: () => now });
+    const a = new Archive({ dir, policy: 'nok', maxAgeDays: 7, maxBytes: 2500, now: () => now });
     const r = await a.sweep();
     assert.deepEqual(r, { removed: 2, bytes: 2000 });
     assert.deepEqual(fs.readdirSync(dir).sort(), ['2026-05-08', '2026-05-09', '2026-05-10', 'README']);
     assert.deepEqual(fs.readdirSync(path.join(dir, '2026-05-08')), []);
-    assert.deepEqual(await new ImageArchive({ dir: path.join(dir, 'nothing'), policy: 'all' }).sweep(), { removed: 0, bytes: 0 });
+    assert.deepEqual(await new Archive({ dir: path.join(dir, 'nothing'), policy: 'all' }).sweep(), { removed: 0, bytes: 0 });
     void DAY;
   });
 });

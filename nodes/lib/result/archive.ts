@@ -5,11 +5,14 @@
  * parts first). Files are served by URL (serveArchive), never carried in messages.
  */
 import sharp from '../vision/sharp';
-import { mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Request, Response } from 'express';
 import { SpotFusionError, describeError } from '../errors';
-import { rawImageOf } from '../vision/crop';
+import { decodeImage, rawImageOf, type RawImage } from '../vision/crop';
+import type { PngBox } from '../vision/png';
+import { WorkerClient } from '../worker-client';
+import type { ArchiveWriteRequest } from './archive-worker';
 import type { InspectionResult } from './enrich';
 
 export const ARCHIVE_POLICIES = ['none', 'nok', 'all', 'sampled'] as const;
@@ -38,27 +41,19 @@ export interface ArchiveJob {
   write: () => Promise<void>;
 }
 
-/**
- * zlib level of the PNGs. A simulated 2448×2048 frame: level 1 takes 50 ms and 6.4 MB, level 3 128 ms and 3.8 MB,
- * level 6 3.7 MB. Disk space decides how many days of NOK parts a station keeps; the CPU time is spent behind the
- * message, so 3.
- */
-const FRAME_PNG_LEVEL = 3;
-const CROP_PNG_LEVEL = 3;
-
-/** The rows of a box of a raw image, as one packed buffer. */
-function cutRows(img: { data: Uint8Array; width: number; channels: number }, left: number, top: number, w: number, h: number): Buffer {
-  const c = img.channels;
-  const out = Buffer.allocUnsafe(w * h * c);
-  const src = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  for (let y = 0; y < h; y++) {
-    const from = ((top + y) * img.width + left) * c;
-    src.copy(out, y * w * c, from, from + w * c);
-  }
-  return out;
-}
+/** ms without a part to write after which the writer thread ends (the next part starts another) */
+const WRITER_IDLE_MS = 30_000;
 
 type Box = { x: number; y: number; w: number; h: number };
+
+/** The whole pixels of a crop box inside a width × height image, or undefined when none are. */
+function clip(b: Box, width: number, height: number): PngBox | undefined {
+  const left = Math.max(0, Math.floor(b.x));
+  const top = Math.max(0, Math.floor(b.y));
+  const w = Math.min(width - left, Math.ceil(b.w));
+  const h = Math.min(height - top, Math.ceil(b.h));
+  return w > 0 && h > 0 ? { left, top, width: w, height: h } : undefined;
+}
 
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '').slice(0, 100) || 'spot';
@@ -71,6 +66,12 @@ export class ImageArchive {
   private sweeping: Promise<unknown> | undefined;
   private readonly now: () => number;
   private readonly pending = new Map<string, Promise<void>>();
+  /** the frame being written, shared with the writer thread */
+  private sharedBuf: SharedArrayBuffer | undefined;
+  /** writes the PNG files, one part after the other, in a thread of lower priority (./archive-worker) */
+  private readonly writer = new WorkerClient<ArchiveWriteRequest, unknown>({ file: join(__dirname, 'archive-worker.js'), code: 'ARCHIVE', label: 'archive: writer thread', idleMs: WRITER_IDLE_MS });
+  /** settles when the last job handed to run has ended */
+  private lane: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: ArchiveOptions) {
     this.dir = resolve(o.dir);
@@ -103,58 +104,56 @@ export class ImageArchive {
     const day = new Date(Date.parse(r.timestamps.result) || this.now()).toISOString().slice(0, 10);
     const rel = `${day}/${r.resultId}`;
     const abs = join(this.dir, day, r.resultId);
-    let raw: ReturnType<typeof rawImageOf>;
-    let source: sharp.Sharp;
+    // raw pixels as they are; an encoded frame (JPEG, PNG, TIFF from a file or HTTP camera) is measured now and
+    // decoded when its part is written, behind the message
+    let pixels: () => Promise<RawImage>;
     let width: number;
     let height: number;
     try {
-      raw = rawImageOf(frame, 'msg.frame');
+      const raw = rawImageOf(frame, 'msg.frame');
       if (raw) {
-        source = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+        pixels = () => Promise.resolve(raw);
         width = raw.width;
         height = raw.height;
       } else {
-        source = sharp((frame as { data: Buffer; encoded?: Buffer }).encoded ?? (frame as { data: Buffer }).data);
-        const meta = await source.metadata();
-        width = meta.width ?? 0;
-        height = meta.height ?? 0;
+        const bytes = (frame as { data: Buffer; encoded?: Buffer }).encoded ?? (frame as { data: Buffer }).data;
+        const meta = await sharp(bytes).metadata();
+        width = meta.autoOrient?.width ?? meta.width ?? 0;
+        height = meta.autoOrient?.height ?? meta.height ?? 0;
+        pixels = () => decodeImage(bytes, 'msg.frame');
       }
-      if (raw?.order === 'BGR') source = source.recomb([[0, 0, 1], [0, 1, 0], [1, 0, 0]]);
     } catch (err) {
       throw new SpotFusionError('ARCHIVE', `archive: msg.frame could not be written as PNG: ${describeError(err)}`, { cause: err });
     }
-    const files: Array<{ name: string; png: () => Promise<Buffer> }> = [{ name: 'frame.png', png: () => source.clone().png({ compressionLevel: FRAME_PNG_LEVEL }).toBuffer() }];
     const images: NonNullable<InspectionResult['images']> = { frame: `${rel}/frame.png` };
+    const files: Array<{ name: string; box?: Box; png?: Uint8Array }> = [{ name: 'frame.png' }];
     const out: Record<string, string> = {};
     const list = Array.isArray(crops) ? (crops as Array<{ spotId?: unknown; box?: Box; png?: unknown }>) : [];
     for (const c of list) {
       if (typeof c?.spotId !== 'string') continue;
       const name = `${safeName(c.spotId)}.png`;
-      if (c.png instanceof Uint8Array) {
-        const png = Buffer.from(c.png);
-        files.push({ name, png: () => Promise.resolve(png) });
-      } else if (c.box && width && height) {
-        const left = Math.max(0, Math.floor(c.box.x));
-        const top = Math.max(0, Math.floor(c.box.y));
-        const w = Math.min(width - left, Math.ceil(c.box.w));
-        const h = Math.min(height - top, Math.ceil(c.box.h));
-        if (!(w > 0 && h > 0)) continue;
-        // a raw frame: copy the rows of the box here (one small buffer) instead of a sharp pipeline over the frame
-        const r0 = raw && raw.order !== 'BGR' ? raw : undefined;
-        files.push({
-          name,
-          png: r0
-            ? () => sharp(cutRows(r0, left, top, w, h), { raw: { width: w, height: h, channels: r0.channels } }).png({ compressionLevel: CROP_PNG_LEVEL }).toBuffer()
-            : () => source.clone().extract({ left, top, width: w, height: h }).png({ compressionLevel: CROP_PNG_LEVEL }).toBuffer(),
-        });
-      } else continue;
+      if (c.png instanceof Uint8Array) files.push({ name, png: Buffer.from(c.png) });
+      else if (c.box && clip(c.box, width, height)) files.push({ name, box: c.box });
+      else continue;
       out[c.spotId] = `${rel}/${name}`;
     }
     if (Object.keys(out).length) images.crops = out;
     const write = async (): Promise<void> => {
-      await mkdir(abs, { recursive: true });
-      // every file at once: sharp encodes on libuv's thread pool
-      await Promise.all(files.map(async (f) => writeFile(join(abs, f.name), await f.png())));
+      const img = await pixels();
+      // the pixels are copied into memory the writer thread shares (one part at a time: one buffer, reused), not
+      // handed over (the frame may still be someone's) nor cloned into a new buffer for each part
+      const data = this.shared(img.data.byteLength);
+      data.set(img.data);
+      const req: ArchiveWriteRequest = {
+        dir: abs,
+        frame: { data, width: img.width, height: img.height, channels: img.channels, bgr: img.order === 'BGR' },
+        files: files.flatMap((f): ArchiveWriteRequest['files'] => {
+          if (!f.box) return [{ name: f.name, png: f.png }];
+          const box = clip(f.box, img.width, img.height);
+          return box ? [{ name: f.name, box }] : [];
+        }),
+      };
+      await this.writer.request(req);
       if (this.now() - this.lastSweep >= (this.o.sweepEveryMs ?? 60_000) && !this.sweeping) {
         this.lastSweep = this.now();
         this.sweeping = this.sweep().finally(() => {
@@ -186,12 +185,35 @@ export class ImageArchive {
     void p.finally(() => this.pending.delete(job.resultId));
   }
 
-  private async run(job: ArchiveJob): Promise<void> {
-    try {
-      await job.write();
-    } catch (err) {
-      throw new SpotFusionError('ARCHIVE', `archive: the images of ${job.resultId} could not be written: ${describeError(err)}`, { cause: err });
-    }
+  /**
+   * Write one job in the archive's lane: jobs run one after another, never side by side, in the writer thread
+   * (./archive-worker, at a lower CPU priority). Before, every file of several parts was encoded at once by sharp
+   * on libuv's pool: the pool's four threads were all the archive's, the next part's inference queued behind them,
+   * and the encoding's CPU and garbage lengthened the station's latency tail (the soak with `nok`). Now the archive
+   * falls behind under load, up to `maxPending` parts, instead of holding up the parts behind it.
+   */
+  private run(job: ArchiveJob): Promise<void> {
+    const mine = this.lane.then(async () => {
+      try {
+        await job.write();
+      } catch (err) {
+        throw new SpotFusionError('ARCHIVE', `archive: the images of ${job.resultId} could not be written: ${describeError(err)}`, { cause: err });
+      }
+    });
+    // the next job waits for this one however it ends; its failure is the caller's (begin's onError, store's throw)
+    this.lane = Promise.allSettled([mine]);
+    return mine;
+  }
+
+  /** `bytes` of the buffer shared with the writer thread, grown when a frame is larger than any before */
+  private shared(bytes: number): Uint8Array {
+    if (!this.sharedBuf || this.sharedBuf.byteLength < bytes) this.sharedBuf = new SharedArrayBuffer(bytes);
+    return new Uint8Array(this.sharedBuf, 0, bytes);
+  }
+
+  /** End the writer thread (after idle(): a part still being written fails with ARCHIVE). Never throws. */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
   /** Parts whose images are still being written. */
