@@ -4,7 +4,7 @@
 // of the RSS from /proc over the last --sample seconds of --settle seconds). The rows add, in order: bare
 // Node-RED; the SpotFusion package; the dashboard flow; a model config and an infer node (onnxruntime + model);
 // the whole station flow deployed but idle; the station running as `npm start` runs it (simulated PLC every
-// 3 s, simulated camera, archive of NOK parts = sharp/libvips); the camera's frame pool (16 frames). Beside them:
+// 3 s, simulated camera, archive of NOK parts in its writer thread); the camera's frame pool (16 frames). Beside them:
 // what an OPC UA PLC config and the plant targets (AMQP, MQTT, PostgreSQL on loopback) would add (the modules
 // loaded only when a flow uses them), and the demo without the memory bounds of nodes/lib/memory.ts — the
 // baseline of the same run: the bounded/unbounded ratio is the figure.
@@ -70,7 +70,7 @@ const ROWS = [
   ['dashboard', '+ Dashboard 2.0 and flows/dashboard.json', [dashboard], {}],
   ['model', '+ onnxruntime and the demo model (model config + infer node)', [dashboard, modelOnly], {}],
   ['idle', '+ the whole station flow deployed, no part yet (PLC simulator, camera config, SQLite outbox open)', [dashboard, stationFile], IDLE],
-  ['demo', '+ parts every 3 s: the station demo as `npm start` runs it (camera frames, crop, infer, sharp PNG archive of NOK parts, outbox)', [dashboard, stationFile], {}],
+  ['demo', '+ parts every 3 s: the station demo as `npm start` runs it (camera frames, crop, infer, PNG archive of NOK parts in its writer thread, outbox)', [dashboard, stationFile], {}],
   ['pool', '+ the camera simulator frame pool (CAMERA_SIM_POOL=16, as the soak runs)', [dashboard, stationFile], { CAMERA_SIM_POOL: '16' }],
   ['opcua', 'beside idle: the PLC on OPC UA (node-opcua loaded)', [dashboard, opcua], IDLE],
   ['targets', 'beside idle: AMQP, MQTT and PostgreSQL targets on loopback (amqplib, mqtt, pg loaded)', [dashboard, stationFile], { ...IDLE, RESULT_TARGETS: 'sqlite,amqp,mqtt,postgres' }],
