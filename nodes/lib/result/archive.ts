@@ -118,8 +118,9 @@ export class ImageArchive {
       } else {
         const bytes = (frame as { data: Buffer; encoded?: Buffer }).encoded ?? (frame as { data: Buffer }).data;
         const meta = await sharp(bytes).metadata();
-        width = meta.autoOrient?.width ?? meta.width ?? 0;
-        height = meta.autoOrient?.height ?? meta.height ?? 0;
+        // the stored size (decodeImage does not turn the image by its EXIF orientation either)
+        width = meta.width ?? 0;
+        height = meta.height ?? 0;
         pixels = () => decodeImage(bytes, 'msg.frame');
       }
     } catch (err) {
