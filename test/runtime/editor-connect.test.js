@@ -62,7 +62,9 @@ describe('editor: Browse tags, Test connection and ${VAR} values in headless chr
     await page.setViewportSize({ width: 1400, height: 1100 });
     const covered = await coverResources(page);
     const errors = [];
-    page.on('pageerror', (e) => nodeRedTipsBug(e) || errors.push(process.env.SF_STACKS ? `${e.message} @ ${e.stack}` : e.message));
+    // the stack of a page error goes to the log as well: once in CI (node-red 5) Monaco threw "Cannot read
+    // properties of null (reading 'uri')" after the recipe dialog closed, and the message alone did not say where
+    page.on('pageerror', (e) => nodeRedTipsBug(e) || (errors.push(process.env.SF_STACKS ? `${e.message} @ ${e.stack}` : e.message), process.stderr.write(`browser page error: ${e.stack}\n`)));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(`http://127.0.0.1:${rt.port}/`);
     await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node && RED.nodes.node('ui_read') && RED.workspaces.active(), undefined, { timeout: 30000 });
