@@ -76,7 +76,7 @@ for nr in "$@"; do
   TESTS=("${RUNTIME_TESTS[@]}")
   [ "$nr" = "$1" ] && TESTS+=("${NATIVE_TESTS[@]}")
   echo "== Node $VERSION + $NR_NAME: tests (CI leg at $((SECONDS - t0)) s)"
-  # every test's outcome for .ci/check-skips.mjs, when .ci/run asks for it (SPOTFUSION_LEG_RESULTS: a folder)
+  # every test's outcome for .ci/results.mjs, when .ci/run asks for it (SPOTFUSION_LEG_RESULTS: a folder)
   RESULTS=()
   [ -n "${SPOTFUSION_LEG_RESULTS:-}" ] && RESULTS=(SPOTFUSION_RESULTS_FILE="$SPOTFUSION_LEG_RESULTS/node$LINE-nr$nr.json")
   env "${NR_ENV[@]}" "${RESULTS[@]}" PATH="$NODE_DIR/bin:$PATH" node node_modules/mocha/bin/mocha.js "${TESTS[@]}" 2>&1 | tee "$LOG/test-$nr.log"

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // CI: every skipped test must be on the allow-list .ci/expected-skips (leg | full title | reason), and every
-// line of the list must still match a skipped test. Reads the results files the test reporter wrote
-// (SPOTFUSION_RESULTS_FILE): node .ci/check-skips.mjs primary=FILE node22=FILE legs=FILE.... Exit 1 on an unexpected skip,
-// a stale line or a missing results file.
+// line of the list must still match a skipped test. Every failed test of every leg is named again with its error,
+// here at the end of the log, where a reader of CI's last lines finds it. Reads the results files the test
+// reporter wrote (SPOTFUSION_RESULTS_FILE): node .ci/results.mjs primary=FILE node22=FILE legs=FILE....
+// Exit 1 on an unexpected skip, a stale line or a missing results file (failed tests are counted by .ci/run).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ const expected = readFileSync(LIST, 'utf8')
 
 let bad = 0;
 const legs = new Set();
+const failed = [];
 for (const arg of process.argv.slice(2)) {
   const [leg, file] = arg.split('=');
   legs.add(leg);
@@ -29,6 +31,7 @@ for (const arg of process.argv.slice(2)) {
     continue;
   }
   const { tests } = JSON.parse(readFileSync(file, 'utf8'));
+  for (const t of tests.filter((x) => x.state === 'failed')) failed.push({ leg, file, t });
   for (const t of tests.filter((x) => x.state === 'skipped')) {
     const ok = expected.find((e) => (e.leg === leg || e.leg === 'any') && e.title === t.fullTitle);
     if (ok) {
@@ -43,5 +46,8 @@ for (const arg of process.argv.slice(2)) {
 for (const e of expected.filter((x) => !x.used && (x.leg === 'any' || legs.has(x.leg)))) {
   console.log(`skips: .ci/expected-skips:${e.line} matches no skipped test of ${e.leg}: remove it ("${e.title}")`);
   bad += 1;
+}
+for (const { leg, file, t } of failed) {
+  console.log(`\nFAILED (${leg}, ${file}): ${t.fullTitle}\n  in ${t.file || 'a hook'}\n  ${String(t.error || 'no error recorded').split('\n').join('\n  ')}`);
 }
 process.exit(bad ? 1 : 0);
