@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 // SPOTFUSION_EXPECTED_SKIPS: another list (test/unit/ci-results.test.js)
 const LIST = process.env.SPOTFUSION_EXPECTED_SKIPS || join(dirname(fileURLToPath(import.meta.url)), 'expected-skips');
+const LIST_NAME = process.env.SPOTFUSION_EXPECTED_SKIPS || '.ci/expected-skips';
 const expected = readFileSync(LIST, 'utf8')
   .split('\n')
   .map((l, i) => ({ l: l.trim(), line: i + 1 }))
@@ -39,13 +40,13 @@ for (const arg of process.argv.slice(2)) {
       ok.used = true;
       console.log(`skips: ${leg}: expected skip "${t.fullTitle}" (${ok.reason})`);
     } else {
-      console.log(`skips: ${leg}: UNEXPECTED skip "${t.fullTitle}" (not in .ci/expected-skips)`);
+      console.log(`skips: ${leg}: UNEXPECTED skip "${t.fullTitle}" (not in ${LIST_NAME})`);
       bad += 1;
     }
   }
 }
 for (const e of expected.filter((x) => !x.used && (x.leg === 'any' || legs.has(x.leg)))) {
-  console.log(`skips: .ci/expected-skips:${e.line} matches no skipped test of ${e.leg}: remove it ("${e.title}")`);
+  console.log(`skips: ${LIST_NAME}:${e.line} matches no skipped test of ${e.leg}: remove it ("${e.title}")`);
   bad += 1;
 }
 for (const { leg, file, t } of failed) {
