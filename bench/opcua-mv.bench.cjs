@@ -4,6 +4,7 @@
 //
 //   node --expose-gc bench/opcua-mv.bench.cjs [--seconds 15] [--rounds 2] [--rate 10] [--spots 48] [--clients 1] [--out FILE]
 //   (--clients 0: the server with no MES subscribed, to tell the subscription's share from the rest)
+//   (--marks: each phase's start and end in ms since the process started, on stderr, to line up with --trace-gc)
 //
 // A Node-RED test runtime runs enrich (the end of the station pipeline) fed with real 48-spot inputs at --rate
 // parts/s, in alternating phases of --seconds:
@@ -85,13 +86,17 @@ function options(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') continue;
+    if (a === '--marks') {
+      o.marks = true;
+      continue;
+    }
     const v = argv[++i];
     if (a === '--out') o.out = path.resolve(v);
     else if (['--seconds', '--rounds', '--rate', '--spots', '--clients'].includes(a)) {
       const n = Number(v);
       if (!Number.isInteger(n) || n < (a === '--clients' ? 0 : 1) || (a === '--clients' && n > 1)) throw new Error(`${a} must be a positive whole number, got ${JSON.stringify(v)}`);
       o[a.slice(2)] = n;
-    } else console.warn(`opcua-mv bench: ignoring ${a} (known: --seconds, --rounds, --rate, --spots, --clients, --out, --quick)`);
+    } else console.warn(`opcua-mv bench: ignoring ${a} (known: --seconds, --rounds, --rate, --spots, --clients, --out, --quick, --marks)`);
   }
   return o;
 }
@@ -120,7 +125,8 @@ async function main() {
   let seq = 0;
   /** feed --rate parts/s for --seconds; resolves to CPU µs per part and the parts' entry times by result id */
   /** onEach(cb): calls cb once per part that reached the end (the sink, or the server's addResult) */
-  async function phase(onEach) {
+  async function phase(onEach, name) {
+    const mark = (what) => o.marks && process.stderr.write(`[mark] ${performance.now().toFixed(0)} ms: ${name} ${what}\n`);
     const en = helper.getNode('en');
     const total = o.seconds * o.rate;
     let done = 0;
@@ -131,6 +137,7 @@ async function main() {
       });
     });
     if (global.gc) global.gc();
+    mark('start');
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < total; i++) {
@@ -141,6 +148,7 @@ async function main() {
     }
     await finished;
     const cpu = process.cpuUsage(cpu0);
+    mark('end');
     return { parts: total, cpuUsPerPart: (cpu.user + cpu.system) / total };
   }
 
@@ -154,8 +162,8 @@ async function main() {
       sink.removeAllListeners('input');
       sink.on('input', cb);
     };
-    await phase(atSink); // warm-up and settle (same length) — not counted
-    const without = await phase(atSink);
+    await phase(atSink, 'without (warm-up)'); // warm-up and settle (same length) — not counted
+    const without = await phase(atSink, 'without');
     await helper.unload();
 
     // ---- with the server, one subscribed MES client
@@ -210,11 +218,11 @@ async function main() {
     await sleep(3000);
     const idle = process.cpuUsage(idle0);
     const idleMsPerS = (idle.user + idle.system) / 1000 / 3;
-    await phase(atServer); // warm-up
+    await phase(atServer, 'with (warm-up)'); // warm-up
     serverMs.length = 0;
     received.length = 0;
     entered.clear();
-    const withServer = await phase(atServer);
+    const withServer = await phase(atServer, 'with');
     await sleep(500);
     if (child) {
       await new Promise((resolve) => {

@@ -104,6 +104,7 @@ describe('secret scanner (CI)', function () {
 
   it('.ci/run runs the scanner', function () {
     const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8');
-    assert.match(ci, /node scripts\/scan-secrets\.mjs \|\| fail=1/);
+    assert.match(ci, /node scripts\/scan-secrets\.mjs \|\| bad\n/);
+    assert.match(ci, /^bad\(\) \{ fail=1; /m, 'a failed step fails CI');
   });
 });
