@@ -49,7 +49,13 @@ for (const e of expected.filter((x) => !x.used && (x.leg === 'any' || legs.has(x
   console.log(`skips: ${LIST_NAME}:${e.line} matches no skipped test of ${e.leg}: remove it ("${e.title}")`);
   bad += 1;
 }
+// an assertion's message may quote a whole file: its first lines say what failed, the leg's log has the rest
+const MAX_LINES = 12;
+const MAX_CHARS = 240;
 for (const { leg, file, t } of failed) {
-  console.log(`\nFAILED (${leg}, ${file}): ${t.fullTitle}\n  in ${t.file || 'a hook'}\n  ${String(t.error || 'no error recorded').split('\n').join('\n  ')}`);
+  const lines = String(t.error || 'no error recorded').split('\n');
+  const shown = lines.slice(0, MAX_LINES).map((l) => (l.length > MAX_CHARS ? `${l.slice(0, MAX_CHARS)}…` : l));
+  if (lines.length > MAX_LINES) shown.push(`… ${lines.length - MAX_LINES} more line(s) in the leg's log`);
+  console.log(`\nFAILED (${leg}, ${file}): ${t.fullTitle}\n  in ${t.file || 'a hook'}\n  ${shown.join('\n  ')}`);
 }
 process.exit(bad ? 1 : 0);

@@ -36,6 +36,17 @@ describe('.ci/results.mjs: skips against the allow-list, failures named at the e
     assert.doesNotMatch(r.stdout, /suite one/);
   });
 
+  it('cuts a long error to its first lines (an assertion may quote a whole file)', function () {
+    const list = write('skips', '');
+    const long = ['the input did not match', ...Array.from({ length: 40 }, (_, i) => `line ${i} ${'x'.repeat(i === 3 ? 500 : 10)}`)].join('\n');
+    const r = run(list, `primary=${write('p.json', { tests: [test('suite long', 'failed', long)] })}`);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /the input did not match/);
+    assert.match(r.stdout, /line 10 x{10}\n  … 29 more line\(s\) in the leg's log/);
+    assert.doesNotMatch(r.stdout, /line 11 /);
+    assert.match(r.stdout, /line 3 x{233}…\n/);
+  });
+
   it('fails on a skip not on the list, on a line that matches no skip, and on a missing results file', function () {
     const list = write('skips', 'primary | suite gone | was needed once\n');
     const primary = write('p.json', { tests: [test('suite quiet', 'skipped')] });
