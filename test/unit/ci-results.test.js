@@ -42,7 +42,7 @@ describe('.ci/results.mjs: skips against the allow-list, failures named at the e
     const r = run(list, `primary=${write('p.json', { tests: [test('suite long', 'failed', long)] })}`);
     assert.equal(r.status, 0);
     assert.match(r.stdout, /the input did not match/);
-    assert.match(r.stdout, /line 10 x{10}\n  … 29 more line\(s\) in the leg's log/);
+    assert.match(r.stdout, /line 10 x{10}\n {2}… 29 more line\(s\) in the leg's log/);
     assert.doesNotMatch(r.stdout, /line 11 /);
     assert.match(r.stdout, /line 3 x{233}…\n/);
   });
