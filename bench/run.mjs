@@ -6,14 +6,17 @@
 //   npm run bench -- redis-cache                    one bench (name, file name or path)
 //   npm run bench -- redis-cache --messages 5000    every other argument is passed on to each bench
 //
-// Each bench runs with --expose-gc (so it can collect garbage between measurements) and must stop by itself;
+// Each bench runs with --expose-gc (so it can collect garbage between measurements) and the V8 flags a station runs
+// with (NODE_MEMORY_FLAGS of nodes/lib/memory.ts, as the service unit passes them), and must stop by itself;
 // one that runs past --bench-timeout seconds (default 1800) is killed. Exit status: 0 when every bench exited 0.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const { NODE_MEMORY_FLAGS } = createRequire(import.meta.url)('../dist/nodes/lib/memory.js');
 const BENCH_FILE = /\.bench\.(mjs|cjs)$/;
 
 function allBenches() {
@@ -62,7 +65,7 @@ function parseArgs(argv) {
 function runOne(file, args, timeoutS) {
   return new Promise((resolvePromise) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--expose-gc', file, ...args], { stdio: 'inherit', cwd: join(BENCH_DIR, '..') });
+    const child = spawn(process.execPath, ['--expose-gc', ...NODE_MEMORY_FLAGS, file, ...args], { stdio: 'inherit', cwd: join(BENCH_DIR, '..') });
     const timer = setTimeout(() => {
       console.error(`bench: ${basename(file)} ran past ${timeoutS} s, killing it`);
       child.kill('SIGKILL');

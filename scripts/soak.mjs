@@ -185,6 +185,11 @@ const rig = await StationRig.start({ periodMs, env: { ARCHIVE_POLICY: archive } 
 let failed = false;
 try {
   console.log(`soak: Node-RED pid ${rig.pid} on 127.0.0.1:${rig.rt.port}, user dir ${rig.rt.userDir}`);
+  // the Node flags the process was spawned with (Node-RED renames its process, so /proc/<pid>/cmdline says only
+  // "node-red"): the memory bounds are the station's
+  const argv = rig.rt.proc.spawnargs;
+  const script = argv.findIndex((x, i) => i > 0 && !x.startsWith('-'));
+  console.log(`soak: node flags ${argv.slice(1, script < 0 ? undefined : script).join(' ') || 'none'}`);
   console.log(`soak: asked rate ${rate} parts/s (period ${periodMs} ms), warm-up ${warmupS} s, run ${minutes} min after it, archive ${archive}`);
   rig.run();
   const memory = startMemorySampler(rig, sampleS);

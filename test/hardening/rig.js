@@ -79,20 +79,24 @@ class StationRig {
       }
       return r;
     };
-    rig.rt = await Runtime.create({
-      SPOTFUSION_DEV_MODE: 'true',
-      SPOTFUSION_ADMIN_PASSWORD_HASH: undefined,
-      SPOTFUSION_CREDENTIAL_SECRET: undefined,
-      PLC_PROTOCOL: 'ethernet-ip',
-      PLC_ADDRESS: '127.0.0.1',
-      PLC_PORT: String(rig.sim.port),
-      PLC_POLL_MS: '10',
-      // 16 frames rendered once and handed out in turn: the load is the station's, not the simulator's rendering
-      CAMERA_SIM_POOL: '16',
-      // the memory bounds of the service unit (nodes/lib/memory.ts), as a station runs; `env` may change them
-      ...boundedEnv(),
-      ...env,
-    });
+    // the memory bounds of the service unit (nodes/lib/memory.ts), as a station runs; `env` may change them
+    const bounded = bounds(env);
+    rig.rt = await Runtime.create(
+      {
+        SPOTFUSION_DEV_MODE: 'true',
+        SPOTFUSION_ADMIN_PASSWORD_HASH: undefined,
+        SPOTFUSION_CREDENTIAL_SECRET: undefined,
+        PLC_PROTOCOL: 'ethernet-ip',
+        PLC_ADDRESS: '127.0.0.1',
+        PLC_PORT: String(rig.sim.port),
+        PLC_POLL_MS: '10',
+        // 16 frames rendered once and handed out in turn: the load is the station's, not the simulator's rendering
+        CAMERA_SIM_POOL: '16',
+        ...bounded.env,
+        ...env,
+      },
+      { nodeFlags: bounded.nodeFlags },
+    );
     try {
       let flowSource = STATION_FLOW;
       if (patch) {
@@ -233,12 +237,15 @@ class StationRig {
   }
 }
 
-/** The MALLOC_ variables and NODE_OPTIONS (with the V8 flags) of a bounded station process. */
-function boundedEnv() {
-  const { env, flags } = withMemoryBounds(process.env);
-  const out = { NODE_OPTIONS: [process.env.NODE_OPTIONS, ...flags].filter(Boolean).join(' ') };
-  for (const k of Object.keys(env)) if (k.startsWith('MALLOC_')) out[k] = env[k];
-  return out;
+/**
+ * The memory bounds of a station process, as the service unit applies them (nodes/lib/memory.ts): the MALLOC_
+ * variables for its environment and the V8 flags for its command line; what `env` sets already is kept.
+ */
+function bounds(env) {
+  const b = withMemoryBounds({ ...process.env, ...env });
+  const malloc = {};
+  for (const k of Object.keys(b.env)) if (k.startsWith('MALLOC_')) malloc[k] = b.env[k];
+  return { env: malloc, nodeFlags: b.flags };
 }
 
 function countSockets(pid) {

@@ -62,10 +62,13 @@ function request(port, method, urlPath, { token, body, headers = {}, localAddres
 class Runtime {
   /**
    * script: run this file instead of red.js; settingsFile: another settings file for red.js (default
-   * dist/settings.js); installed: the user dir already holds the package (an npm install), leave it as it is.
+   * dist/settings.js); installed: the user dir already holds the package (an npm install), leave it as it is;
+   * nodeFlags: flags of the Node process before red.js, as the service unit passes them (the memory bounds of
+   * nodes/lib/memory.ts: NODE_OPTIONS refuses some of them).
    */
-  constructor(env, { script, settingsFile, installed, tls } = {}) {
+  constructor(env, { script, settingsFile, installed, tls, nodeFlags = [] } = {}) {
     this.env = env;
+    this.nodeFlags = nodeFlags;
     this.tls = tls;
     this.script = script;
     this.settingsFile = settingsFile ?? path.join(ROOT, 'dist', 'settings.js');
@@ -91,7 +94,7 @@ class Runtime {
     if (!this.script && !this.installed) prepareUserDir(this.userDir, { flowSource });
     // SOAK_NODE_FLAGS: flags for the Node-RED process that NODE_OPTIONS refuses (--trace-gc for the soak's GC
     // diagnosis, docs/RELIABILITY.md "The tail")
-    const flags = (process.env.SOAK_NODE_FLAGS || '').split(' ').filter(Boolean);
+    const flags = [...this.nodeFlags, ...(process.env.SOAK_NODE_FLAGS || '').split(' ').filter(Boolean)];
     const args = [...flags, ...(this.script ? [this.script] : [RED_JS, '--settings', this.settingsFile])];
     const env = { ...process.env, ...this.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];

@@ -27,14 +27,21 @@ describe('memory bounds', function () {
     const docker = fs.readFileSync(path.join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
     const exec = /^ExecStart=(.*)$/m.exec(unit)[1];
     const cmd = /^CMD (.*)$/m.exec(docker)[1];
-    for (const flag of NODE_MEMORY_FLAGS) {
-      assert.match(exec, new RegExp(`node ${flag} node_modules/node-red/red\\.js`), 'the unit passes the V8 flag before red.js');
-      assert.ok(JSON.parse(cmd).slice(0, 2).join(' ') === `node ${flag}`, `the image's CMD starts with node ${flag}`);
-    }
+    const flags = NODE_MEMORY_FLAGS.join(' ');
+    assert.ok(exec.includes(`node ${flags} node_modules/node-red/red.js`), `the unit passes the V8 flags before red.js: ${flags}`);
+    assert.equal(JSON.parse(cmd).slice(0, NODE_MEMORY_FLAGS.length + 1).join(' '), `node ${flags}`, "the image's CMD starts with node and the V8 flags");
     for (const [k, v] of Object.entries(MALLOC_ENV)) {
       assert.match(unit, new RegExp(`^Environment=.*\\b${k}=${v}\\b`, 'm'), `unit: ${k}=${v}`);
       assert.match(docker, new RegExp(`\\b${k}=${v}\\b`), `Dockerfile: ${k}=${v}`);
     }
+  });
+
+  it('every V8 flag is one this Node.js takes on its command line', function () {
+    const { spawnSync } = require('node:child_process');
+    const r = spawnSync(process.execPath, [...NODE_MEMORY_FLAGS, '-e', 'process.stdout.write(process.execArgv.slice(0, -2).join(" "))'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, NODE_MEMORY_FLAGS.join(' '));
   });
 
   it('withMemoryBounds fills what is missing and keeps what the station set', function () {
@@ -44,14 +51,17 @@ describe('memory bounds', function () {
     assert.deepEqual(a.flags, NODE_MEMORY_FLAGS);
     const b = withMemoryBounds({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=8' });
     assert.equal(b.env.MALLOC_ARENA_MAX, '4');
-    assert.deepEqual(b.flags, [], 'a semi-space size already given is not repeated');
-    assert.deepEqual(withMemoryBounds({}, ['--max-semi-space-size=32']).flags, []);
+    assert.deepEqual(b.flags, ['--initial-old-space-size=128'], 'a semi-space size already given is not repeated');
+    assert.deepEqual(withMemoryBounds({}, ['--max-semi-space-size=32', '--initial-old-space-size=256']).flags, []);
   });
 
   it('describeMemoryBounds names the bounds in effect and the missing ones', function () {
-    assert.match(describeMemoryBounds({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, ['--max-semi-space-size=16']), /^memory bounds: --max-semi-space-size=16 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072$/);
+    assert.match(
+      describeMemoryBounds({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, ['--max-semi-space-size=16', '--initial-old-space-size=128']),
+      /^memory bounds: --max-semi-space-size=16 --initial-old-space-size=128 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072$/,
+    );
     const missing = describeMemoryBounds({ MALLOC_ARENA_MAX: '2' }, []);
-    assert.match(missing, /not set .*--max-semi-space-size=16 MALLOC_MMAP_THRESHOLD_=131072/);
+    assert.match(missing, /not set .*--max-semi-space-size=16 --initial-old-space-size=128 MALLOC_MMAP_THRESHOLD_=131072/);
   });
 
   it('SPOTFUSION_VIPS_CACHE_MB and SPOTFUSION_VIPS_CONCURRENCY: defaults off and 1, checked at start-up', function () {
