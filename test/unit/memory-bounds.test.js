@@ -51,17 +51,14 @@ describe('memory bounds', function () {
     assert.deepEqual(a.flags, NODE_MEMORY_FLAGS);
     const b = withMemoryBounds({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=8' });
     assert.equal(b.env.MALLOC_ARENA_MAX, '4');
-    assert.deepEqual(b.flags, ['--initial-old-space-size=128'], 'a semi-space size already given is not repeated');
-    assert.deepEqual(withMemoryBounds({}, ['--max-semi-space-size=32', '--initial-old-space-size=256']).flags, []);
+    assert.deepEqual(b.flags, [], 'a semi-space size already given is not repeated');
+    assert.deepEqual(withMemoryBounds({}, ['--max-semi-space-size=32']).flags, []);
   });
 
   it('describeMemoryBounds names the bounds in effect and the missing ones', function () {
-    assert.match(
-      describeMemoryBounds({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, ['--max-semi-space-size=16', '--initial-old-space-size=128']),
-      /^memory bounds: --max-semi-space-size=16 --initial-old-space-size=128 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072$/,
-    );
+    assert.match(describeMemoryBounds({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, ['--max-semi-space-size=16']), /^memory bounds: --max-semi-space-size=16 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072$/);
     const missing = describeMemoryBounds({ MALLOC_ARENA_MAX: '2' }, []);
-    assert.match(missing, /not set .*--max-semi-space-size=16 --initial-old-space-size=128 MALLOC_MMAP_THRESHOLD_=131072/);
+    assert.match(missing, /not set .*--max-semi-space-size=16 MALLOC_MMAP_THRESHOLD_=131072/);
   });
 
   it('SPOTFUSION_VIPS_CACHE_MB and SPOTFUSION_VIPS_CONCURRENCY: defaults off and 1, checked at start-up', function () {
