@@ -7,7 +7,6 @@ const crypto = require('node:crypto');
 const bcrypt = require('bcryptjs');
 const { Runtime, runSettingsOnly, RED_JS } = require('../support/runtime');
 const { requireService } = require('../support/services');
-const { until } = require('../support/wait');
 const { freePort } = require('../support/redis-server');
 const { ROOT } = require('../../scripts/userdir.cjs');
 
@@ -156,11 +155,10 @@ describe(`real Node-RED runtime (${path.relative(ROOT, RED_JS)} on Node ${proces
         { script: path.join(ROOT, 'scripts', 'start.mjs') },
       );
       try {
-        await rt.start();
-        // the admin API answers before the flows are loaded, and a GET /flows then makes Node-RED itself log
-        // "[error] TypeError: Cannot read properties of null (reading 'flows')" (editor-api flows.get reads
-        // result.flows of a null config; once in CI): wait for the runtime to say the flows started, then ask
-        await until(() => /\[info\] Started flows/.test(rt.stdout), 30000, `the flows started\n${rt.stdout.slice(-2000)}`, 200);
+        // ready once the flows started: the admin API answers before they are loaded, and a GET /flows then makes
+        // Node-RED itself log "[error] TypeError: Cannot read properties of null (reading 'flows')" (editor-api
+        // flows.get reads result.flows of a null config; once in CI)
+        await rt.start({ ready: /\[info\] Started flows/ });
         const flows = await rt.request('GET', '/flows');
         assert.equal(flows.status, 200, JSON.stringify(flows.json));
         assert.ok(flows.json.some((n) => n.id === 'sf_station' && n.type === 'tab' && !n.disabled), 'the station tab is deployed and enabled');
