@@ -26,7 +26,7 @@ TGZ=$(ls "$WORK"/*.tgz)
 # a new user dir, as docs/DEPLOYMENT.md "As a service (systemd)" makes it
 new_userdir() {
   mkdir -p "$1"
-  (cd "$1" && npm init -y >/dev/null && npm pkg set allowScripts.better-sqlite3=true allowScripts.onnxruntime-node=false --json)
+  (cd "$1" && npm init -y >/dev/null && npm pkg set allowScripts.better-sqlite3=true 'allowScripts[@spotfusion/node-red-spotfusion-edge]=true' allowScripts.onnxruntime-node=false --json)
 }
 
 echo "install-check: warm the npm cache (network on, --ignore-scripts)"

@@ -37,6 +37,7 @@ export = function register(RED: NodeAPI): void {
     // once per config node: the OS gave the stream socket less buffer than the frame size needs (with the figures)
     let warned = false;
     let sizeNote: string | undefined;
+    let pathNote: string | undefined;
     node.connection.on('state', (change: StateChange) => {
       if (change.state !== 'connected') return;
       const src = node.connection.client() as Partial<GigeSource>;
@@ -44,6 +45,13 @@ export = function register(RED: NodeAPI): void {
       const size = src.packetSizeNote?.();
       if (size && size !== sizeNote) this.log(size);
       sizeNote = size;
+      // the stream's receive path (batched addon, or dgram with the reason: a warning), logged when it changes
+      const path = src.receivePathNote?.();
+      if (path && path.text !== pathNote) {
+        if (path.warn) this.warn(path.text);
+        else this.log(path.text);
+      }
+      pathNote = path?.text;
       if (warned) return;
       const note = src.receiveWarning?.();
       if (!note) return;

@@ -135,6 +135,29 @@ describe('GigE Vision against the aravis fake camera (network namespace, lo only
     assert.equal(cam.stats.incomplete, 0);
   });
 
+  it('reads the stream from a packet ring (root here: CAP_NET_RAW), or in recvmmsg batches when the ring is off; the camera says which for the log', async function () {
+    const cam = await camera({ trigger: 'software' });
+    assert.equal(cam.gvsp.receivePath, 'native', `receive path ${cam.gvsp.receivePath}: ${cam.gvsp.receiveNote}`);
+    assert.equal(cam.gvsp.receiveMode, 'ring', `ring: ${cam.gvsp.ringError}`);
+    assert.deepEqual(cam.receivePathNote, { text: 'camera 127.0.0.1:3956: stream read from a packet ring (AF_PACKET, addon)', warn: false });
+    for (let i = 0; i < 3; i++) assert.equal(checkPattern(await cam.grab()), 0);
+    assert.equal(cam.stats.incomplete, 0);
+    await cam.close(); // one controlling host at a time
+    const batched = await camera({ trigger: 'software', packetRing: false });
+    assert.equal(batched.gvsp.receiveMode, 'recvmmsg');
+    assert.deepEqual(batched.receivePathNote, { text: 'camera 127.0.0.1:3956: stream received in batches (recvmmsg, addon)', warn: false });
+    for (let i = 0; i < 3; i++) assert.equal(checkPattern(await batched.grab()), 0);
+    assert.equal(batched.stats.incomplete, 0);
+  });
+
+  it("falls back to Node's dgram when asked (SPOTFUSION_GVSP_RECEIVE=dgram or the option), same frames", async function () {
+    const cam = await camera({ trigger: 'freerun', receivePath: 'dgram', features: { AcquisitionFrameRate: 100 } });
+    assert.equal(cam.gvsp.receivePath, 'dgram');
+    assert.equal(cam.receivePathNote.warn, false, 'asked for: a log line, not a warning');
+    for (let i = 0; i < 5; i++) assert.equal(checkPattern(await cam.grab()), 0);
+    assert.equal(cam.stats.incomplete, 0);
+  });
+
   it('grabs continuously (free run), every frame complete and pixel-exact', async function () {
     const cam = await camera({ trigger: 'freerun', features: { AcquisitionFrameRate: 100 } });
     const ids = [];
@@ -148,10 +171,17 @@ describe('GigE Vision against the aravis fake camera (network namespace, lo only
     assert.equal(cam.stats.lostPackets, 0);
   });
 
-  for (const lossPerMille of [5, 10]) {
-    it(`keeps frames flowing at ${lossPerMille / 10} % stream loss and 0.5 % duplication (nftables): each incomplete frame reported once, never a jam`, async function () {
+  // nftables drops and duplicates in the sender's output hook: every receive path sees the same loss
+  const paths = [
+    ['native', true, 'ring'],
+    ['native', false, 'recvmmsg'],
+    ['dgram', false, 'dgram'],
+  ];
+  for (const [receivePath, packetRing, mode] of paths) for (const lossPerMille of [5, 10]) {
+    it(`keeps frames flowing at ${lossPerMille / 10} % stream loss and 0.5 % duplication (nftables), receiving by ${mode}: each incomplete frame reported once, never a jam`, async function () {
       // small frames at a high rate: many blocks in flight, as with big frames on a fast link
-      const cam = await camera({ trigger: 'freerun', packetSize: 1400, features: { Width: 128, Height: 128, AcquisitionFrameRate: 500 } });
+      const cam = await camera({ trigger: 'freerun', packetSize: 1400, receivePath, packetRing, features: { Width: 128, Height: 128, AcquisitionFrameRate: 500 } });
+      assert.equal(cam.gvsp.receiveMode, mode);
       await cam.grab();
       streamFaults({ lossPerMille, dupPerMille: 5 });
       const reported = new Map();
@@ -247,8 +277,22 @@ describe('GigE Vision against the aravis fake camera (network namespace, lo only
     }
   });
 
-  it('grabs single 2048×2048 Mono8 frames complete and pixel-exact; sizes SO_RCVBUF from the frame and notes an OS cap with rmem_max', async function () {
+  it('grabs single 2048×2048 Mono8 frames complete and pixel-exact from the packet ring, sized from the frame', async function () {
     const cam = await camera({ trigger: 'software', features: { Width: 2048, Height: 2048 } });
+    assert.equal(cam.gvsp.receiveMode, 'ring');
+    for (let i = 0; i < 3; i++) {
+      const f = await cam.grab(5000);
+      assert.equal(f.data.length, 2048 * 2048);
+      assert.equal(checkPattern(f), 0, `frame ${f.blockId}`);
+    }
+    assert.equal(cam.stats.incomplete, 0);
+    // four frames, in whole 256 KiB blocks; rmem_max does not cap a ring, so no warning
+    assert.equal(cam.gvsp.recvBufferBytes, 4 * 2048 * 2048);
+    assert.equal(cam.recvBufferWarning, undefined);
+  });
+
+  it('grabs single 2048×2048 Mono8 frames complete and pixel-exact; sizes SO_RCVBUF from the frame and notes an OS cap with rmem_max', async function () {
+    const cam = await camera({ trigger: 'software', packetRing: false, features: { Width: 2048, Height: 2048 } });
     // packet size auto: the fake fires no SCPS test packet, lo's MTU is 65536: jumbo 9000, and the fake sends that
     assert.equal(cam.packetSize, 9000);
     assert.match(cam.packetSizeNote, /packet size 9000 bytes from the link \(at most 9000, MTU of lo 65536\): the camera sent no test packet/);

@@ -26,7 +26,7 @@ describe('the package installed from its tarball into a fresh Node-RED user dir,
     if (rt) await rt.stop();
   });
 
-  it('is a real copy of the tarball with dist/, the systemd unit and no source maps; no CUDA binaries were fetched; better-sqlite3 is built', function () {
+  it('is a real copy of the tarball with dist/, the systemd unit and no source maps; no CUDA binaries were fetched; better-sqlite3 and the GigE stream addon are built', function () {
     const dir = pkgDir();
     assert.equal(fs.lstatSync(dir).isSymbolicLink(), false, 'installed, not linked');
     for (const f of ['dist/settings.js', 'deploy/spotfusion-edge.service', 'flows/station.json', 'docs/DEPLOYMENT.md']) {
@@ -44,6 +44,12 @@ describe('the package installed from its tarball into a fresh Node-RED user dir,
     const ortBin = path.join(USER_DIR, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux', 'x64');
     assert.deepEqual(fs.readdirSync(ortBin).filter((f) => /cuda|tensorrt/i.test(f)), [], 'onnxruntime-node downloaded GPU binaries');
     assert.ok(fs.existsSync(path.join(USER_DIR, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')), 'better-sqlite3 was not built');
+    // the package's own install script (approved in the user dir's allowScripts) built the batched GVSP receiver
+    const gvsp = path.join(dir, 'build', 'Release', 'spotfusion_gvsp.node');
+    assert.ok(fs.existsSync(gvsp), 'the GigE stream addon was not built at install');
+    const mod = { exports: {} };
+    process.dlopen(mod, gvsp);
+    assert.deepEqual(Object.keys(mod.exports).sort(), ['close', 'open']);
   });
 
   it('starts Node-RED from that dir: all 20 node types load, the station flow runs on its simulators and stores parts', async function () {

@@ -90,6 +90,10 @@ export class GigeSource extends EventEmitter implements FrameSource {
   receiveWarning(): string | undefined {
     return this.camera.recvBufferWarning;
   }
+  /** how the stream is received (batched addon, or dgram and why), for the log */
+  receivePathNote(): { text: string; warn: boolean } | undefined {
+    return this.camera.receivePathNote;
+  }
   /** how the GVSP packet size was chosen (negotiated, from the link, or set), for the log */
   packetSizeNote(): string | undefined {
     return this.camera.packetSizeNote;

@@ -54,6 +54,10 @@ export interface GigeCameraOptions {
   resend?: boolean;
   /** ms an incomplete frame is held for resent packets before it is reported (default 100) */
   holdMs?: number;
+  /** how the stream socket is read: 'auto' (default: SPOTFUSION_GVSP_RECEIVE, else the batched addon when built), 'native', 'dgram' */
+  receivePath?: 'auto' | 'native' | 'dgram';
+  /** on the native path, read the stream from a packet ring where the process has CAP_NET_RAW (default true) */
+  packetRing?: boolean;
   recvBufferBytes?: number;
 }
 
@@ -147,6 +151,17 @@ export function isPermanentSettingError(e: unknown): boolean {
   return status !== undefined && PERMANENT_STATUSES.has(status);
 }
 
+/** The log line about how a camera's stream is received: a warning only when the addon is missing (more CPU). */
+export function receivePathNote(where: string, rx: Pick<GvspThreadReceiver, 'receiveMode' | 'receiveNote' | 'ringError'>): { text: string; warn: boolean } {
+  if (rx.receiveMode === 'ring') return { text: `camera ${where}: stream read from a packet ring (AF_PACKET, addon)`, warn: false };
+  if (rx.receiveMode === 'recvmmsg') {
+    const why = rx.ringError ? `; no packet ring (${rx.ringError}): CAP_NET_RAW for the service gives one, see docs/CAMERA.md` : '';
+    return { text: `camera ${where}: stream received in batches (recvmmsg, addon)${why}`, warn: false };
+  }
+  if (rx.receiveNote) return { text: `camera ${where}: ${rx.receiveNote}`, warn: true };
+  return { text: `camera ${where}: stream received through Node's dgram (asked: SPOTFUSION_GVSP_RECEIVE=dgram or the option)`, warn: false };
+}
+
 export class GigeCamera extends EventEmitter {
   info: DeviceInfo | undefined;
   nodemap: NodeMap | undefined;
@@ -174,6 +189,8 @@ export class GigeCamera extends EventEmitter {
   triggerSource: string | undefined;
   /** set when the OS gave the stream socket less receive buffer than asked (net.core.rmem_max), with the figures */
   recvBufferWarning: string | undefined;
+  /** how the stream is received, for the log: the batched addon, or dgram with the reason (a warning then) */
+  receivePathNote: { text: string; warn: boolean } | undefined;
   /** whether the camera's capability register says it can resend stream packets (PACKETRESEND) */
   canResend = false;
   /** whether lost stream packets are asked again: the camera can, and the setting allows it */
@@ -455,6 +472,8 @@ export class GigeCamera extends EventEmitter {
       packetSize: this.packetSize,
       maxPayload: payload,
       recvBufferBytes: this.opts.recvBufferBytes,
+      receivePath: this.opts.receivePath,
+      packetRing: this.opts.packetRing,
       maxResendRounds: rounds,
       holdMs: this.opts.holdMs,
       resend: this.resending ? (block, first, last) => this.gvcp.packetResend(0, block, first, last) : undefined,
@@ -484,6 +503,7 @@ export class GigeCamera extends EventEmitter {
     });
     this.receiver = rx;
     const rxPort = await rx.bind();
+    this.receivePathNote = receivePathNote(this.where, rx);
     if (rx.recvBufferCapped) {
       const max = rmemMax();
       this.recvBufferWarning =

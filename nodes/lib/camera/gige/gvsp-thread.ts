@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SpotFusionError } from '../../errors';
 import { checkReceiverOptions, GVSP_STAT_KEYS, GvspFrame, GvspReceiverOptions, GvspStats, IncompleteInfo, recvBufferFor } from './gvsp';
+import { chooseReceivePath, ReceivePath } from './stream-socket';
 
 /** the receiver options that cross to the worker (everything but the resend callback) */
 export type WorkerOptions = Omit<GvspReceiverOptions, 'resend'>;
@@ -23,7 +24,7 @@ export interface WorkerInit {
 }
 
 export type ToMain =
-  | { t: 'bound'; port: number; recvBufferAsked: number; recvBufferBytes: number; recvBufferCapped: boolean }
+  | { t: 'bound'; port: number; recvBufferAsked: number; recvBufferBytes: number; recvBufferCapped: boolean; receivePath: ReceivePath; receiveNote?: string; receiveMode: 'ring' | 'recvmmsg' | 'dgram'; ringError?: string }
   | { t: 'bind-error'; message: string }
   | { t: 'frame'; blockId: number; size: number; width: number; height: number; pixelFormat: string; pixelFormatCode: number; timestamp: bigint; resent: number; buf: ArrayBuffer }
   | { t: 'incomplete'; info: IncompleteInfo }
@@ -33,7 +34,13 @@ export type ToMain =
   | { t: 'resend'; ranges: number[] }
   | { t: 'closed' };
 
-export type ToWorker = { t: 'release'; buf: ArrayBuffer } | { t: 'close' };
+export type ToWorker = { t: 'release'; bufs: ArrayBuffer[] } | { t: 'close' };
+
+/**
+ * Released buffers go back to the worker this many at a time: each message wakes the stream thread, which on a
+ * virtual machine costs more than receiving a frame's packets. The worker's pool (default 8) has room for them.
+ */
+export const RELEASE_BATCH = 4;
 
 /** ms close() waits for the worker to close its socket before it is terminated */
 const CLOSE_WAIT_MS = 1000;
@@ -44,17 +51,27 @@ export class GvspThreadReceiver extends EventEmitter {
   private readonly shared: Float64Array;
   private readonly maxPayload: number;
   private closing: Promise<void> | undefined;
+  /** buffers released since the last batch went back to the worker */
+  private released: ArrayBuffer[] = [];
   private exited = false;
   private boundPort = 0;
   private bound: Promise<number>;
   recvBufferAsked: number;
   recvBufferBytes = 0;
   recvBufferCapped = false;
+  /** the worker's receive path ('native': batched recvmmsg addon; 'dgram'), known once bound */
+  receivePath: ReceivePath | undefined;
+  /** why 'auto' fell back to dgram, if it did */
+  receiveNote: string | undefined;
+  /** 'ring' (packet ring), 'recvmmsg' or 'dgram', known once bound; and why not the ring, when it was tried */
+  receiveMode: 'ring' | 'recvmmsg' | 'dgram' | undefined;
+  ringError: string | undefined;
 
   constructor(opts: GvspReceiverOptions) {
     super();
     // the assembler's checks, here so that a bad option fails the caller at once, not the worker later
     checkReceiverOptions(opts);
+    chooseReceivePath(opts.receivePath === 'auto' ? undefined : opts.receivePath);
     this.maxPayload = opts.maxPayload;
     this.recvBufferAsked = opts.recvBufferBytes ?? recvBufferFor(opts.maxPayload);
     const sab = new SharedArrayBuffer(GVSP_STAT_KEYS.length * 8);
@@ -100,6 +117,10 @@ export class GvspThreadReceiver extends EventEmitter {
           this.recvBufferAsked = m.recvBufferAsked;
           this.recvBufferBytes = m.recvBufferBytes;
           this.recvBufferCapped = m.recvBufferCapped;
+          this.receivePath = m.receivePath;
+          this.receiveNote = m.receiveNote;
+          this.receiveMode = m.receiveMode;
+          this.ringError = m.ringError;
           settle?.resolve(m.port);
           break;
         case 'bind-error':
@@ -139,13 +160,21 @@ export class GvspThreadReceiver extends EventEmitter {
     return s;
   }
 
-  /** Hand a delivered frame's buffer back to the worker's pool (transferred: `buf` is empty afterwards). */
+  /**
+   * Hand a delivered frame's buffer back to the worker's pool. Its memory moves at once (ArrayBuffer.transfer: `buf`
+   * is empty afterwards, so nothing can read a frame the worker will overwrite) and reaches the worker with the
+   * next RELEASE_BATCH - 1 released after it.
+   */
   release(buf: Buffer): void {
     if (this.closing || this.exited) return;
     const ab = buf.buffer;
     if (!(ab instanceof ArrayBuffer) || ab.byteLength !== this.maxPayload || buf.byteOffset !== 0) return;
-    const m: ToWorker = { t: 'release', buf: ab };
-    this.worker.postMessage(m, [ab]);
+    this.released.push(ab.transfer());
+    if (this.released.length < RELEASE_BATCH) return;
+    const bufs = this.released;
+    this.released = [];
+    const m: ToWorker = { t: 'release', bufs };
+    this.worker.postMessage(m, bufs);
   }
 
   /** Close the worker's socket and end the worker: at most CLOSE_WAIT_MS, then it is terminated. Never throws. */

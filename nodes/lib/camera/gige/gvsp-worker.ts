@@ -2,7 +2,7 @@
  * Worker-thread entry of the GVSP stream (started by GvspThreadReceiver in ./gvsp-thread): the same assembler as
  * in-thread (GvspReceiver, ./gvsp) owns the stream socket here, off the Node-RED event loop. Complete frames go to
  * the main thread with their ArrayBuffer transferred (no copy); buffers the main thread does not keep come back the
- * same way into the pool. Counters are written to a shared Float64Array (GVSP_STAT_KEYS order) before every message,
+ * same way into the pool, a few at a time (RELEASE_BATCH). Counters are written to a shared Float64Array (GVSP_STAT_KEYS order) before every message,
  * so the main thread reads them current when it handles one. PACKETRESEND ranges asked in one turn go to the main
  * thread (which owns the GVCP client) in one message.
  */
@@ -54,7 +54,7 @@ function run(): void {
 
   port.on('message', (m: ToWorker) => {
     if (m.t === 'release') {
-      rx.release(Buffer.from(m.buf));
+      for (const b of m.bufs) rx.release(Buffer.from(b));
     } else if (m.t === 'close') {
       clearInterval(ticker);
       void rx.close().then(() => {
@@ -66,7 +66,7 @@ function run(): void {
   });
 
   rx.bind().then(
-    (p) => post({ t: 'bound', port: p, recvBufferAsked: rx.recvBufferAsked, recvBufferBytes: rx.recvBufferBytes, recvBufferCapped: rx.recvBufferCapped }),
+    (p) => post({ t: 'bound', port: p, recvBufferAsked: rx.recvBufferAsked, recvBufferBytes: rx.recvBufferBytes, recvBufferCapped: rx.recvBufferCapped, receivePath: rx.receivePath, receiveNote: rx.receiveNote, receiveMode: rx.receiveMode ?? 'dgram', ringError: rx.ringError }),
     (e: unknown) => {
       clearInterval(ticker);
       post({ t: 'bind-error', message: describeError(e) });

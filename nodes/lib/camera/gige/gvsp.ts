@@ -8,10 +8,10 @@
  * the oldest block is reported incomplete and recycled for it, so frames keep flowing under loss. 16-bit block
  * ids wrap (65535 → 1).
  */
-import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { SpotFusionError } from '../../errors';
 import { decodeImageLeader, GVSP_HEADER, PacketFormat, PAYLOAD_IMAGE, PIXEL_FORMATS, pixelFormatName } from './protocol';
+import { chooseReceivePath, createStreamSocket, ReceivePath, StreamSocket } from './stream-socket';
 
 /** IP (20) + UDP (8) + GVSP (8) header bytes in every stream packet */
 export const PACKET_OVERHEAD = 36;
@@ -59,6 +59,10 @@ export interface GvspReceiverOptions {
   holdMs?: number;
   /** ms a block may take in all before it is dropped (default 1000) */
   blockTimeoutMs?: number;
+  /** 'auto' (default: SPOTFUSION_GVSP_RECEIVE, else the batched addon when built, else dgram), 'native' or 'dgram' */
+  receivePath?: 'auto' | ReceivePath;
+  /** on the native path, read the stream from a packet ring where the process may (CAP_NET_RAW); default true unless SPOTFUSION_GVSP_RING=0 */
+  packetRing?: boolean;
 }
 
 /** The receiver's counters, in this order also in the shared array a stream worker writes them to. */
@@ -141,8 +145,9 @@ class Slot {
 const DONE_MS = 1000;
 
 export class GvspReceiver extends EventEmitter {
-  private readonly socket: dgram.Socket;
-  private readonly opts: Required<Omit<GvspReceiverOptions, 'resend'>> & Pick<GvspReceiverOptions, 'resend'>;
+  private readonly socket: StreamSocket;
+  private boundPort = 0;
+  private readonly opts: Required<Omit<GvspReceiverOptions, 'resend' | 'receivePath' | 'packetRing'>> & Pick<GvspReceiverOptions, 'resend'>;
   private readonly perPacket: number;
   private readonly maxPackets: number;
   private readonly slots: Slot[] = [];
@@ -157,6 +162,14 @@ export class GvspReceiver extends EventEmitter {
   /** SO_RCVBUF asked for, and what the OS granted (Linux reports twice the usable size, capped at 2 × rmem_max) */
   recvBufferAsked = 0;
   recvBufferBytes = 0;
+  /** how packets arrive: 'native' (batched recvmmsg addon) or 'dgram' */
+  readonly receivePath: ReceivePath;
+  /** why the batched path is not used, when 'auto' fell back to dgram */
+  readonly receiveNote: string | undefined;
+  /** once bound: 'ring' (packet ring), 'recvmmsg' (both native) or 'dgram' */
+  receiveMode: 'ring' | 'recvmmsg' | 'dgram' | undefined;
+  /** why the packet ring is not used, when it was tried */
+  ringError: string | undefined;
   readonly stats: GvspStats = emptyGvspStats();
 
   constructor(opts: GvspReceiverOptions) {
@@ -177,38 +190,40 @@ export class GvspReceiver extends EventEmitter {
     this.maxPackets = Math.ceil(opts.maxPayload / this.perPacket);
     for (let i = 0; i < this.opts.poolSize; i++) this.slots.push(new Slot(this.maxPackets + 2));
     this.recvBufferAsked = this.opts.recvBufferBytes;
-    this.socket = dgram.createSocket({ type: 'udp4', recvBufferSize: this.opts.recvBufferBytes });
-    this.socket.on('message', (m) => this.onPacket(m));
-    this.socket.on('error', (e) => this.emit('socket-error', e));
+    const chosen = chooseReceivePath(opts.receivePath === 'auto' ? undefined : opts.receivePath);
+    this.receivePath = chosen.path;
+    this.receiveNote = chosen.note;
+    this.socket = createStreamSocket(
+      chosen.path,
+      opts.packetSize,
+      this.opts.recvBufferBytes,
+      (m, o, n) => this.onPacket(m, o, n),
+      (e) => this.emit('socket-error', e),
+      opts.packetRing,
+    );
   }
 
   /** Bind to an ephemeral port; resolves with it. */
-  bind(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onErr = (e: Error): void => reject(e);
-      this.socket.once('error', onErr);
-      this.socket.bind({ port: 0, address: this.opts.localAddress, exclusive: true }, () => {
-        this.socket.removeListener('error', onErr);
-        try {
-          this.socket.setRecvBufferSize(this.opts.recvBufferBytes);
-        } catch (e) {
-          this.emit('socket-error', e);
-        }
-        this.recvBufferBytes = this.socket.getRecvBufferSize();
-        resolve(this.socket.address().port);
-      });
-    });
+  async bind(): Promise<number> {
+    const b = await this.socket.bind(this.opts.localAddress);
+    this.recvBufferBytes = b.recvBufferBytes;
+    this.boundPort = b.port;
+    this.receiveMode = this.socket.mode ?? 'dgram';
+    this.ringError = this.socket.ringError;
+    return b.port;
   }
 
   /** true when the OS gave the stream socket less receive buffer than asked (net.core.rmem_max caps it) */
   get recvBufferCapped(): boolean {
+    // the packet ring is as large as asked (rmem_max does not apply to it)
+    if (this.receiveMode === 'ring') return false;
     // Linux grants min(asked, rmem_max), doubles it for its bookkeeping and reports that
     const granted = process.platform === 'linux' ? this.recvBufferBytes / 2 : this.recvBufferBytes;
     return this.recvBufferBytes > 0 && granted < this.recvBufferAsked;
   }
 
   get port(): number {
-    return this.socket.address().port;
+    return this.boundPort;
   }
 
   /** blocks being assembled now (0 after close) */
@@ -272,16 +287,17 @@ export class GvspReceiver extends EventEmitter {
     return slot;
   }
 
-  private onPacket(m: Buffer): void {
+  /** one packet: bytes [o, o + len) of m (valid only during this call) */
+  private onPacket(m: Buffer, o: number, len: number): void {
     if (this.closed) return;
     this.stats.packets += 1;
-    if (m.length < GVSP_HEADER) return this.bad();
-    const status = (m[0] << 8) | m[1];
-    const blockId = (m[2] << 8) | m[3];
-    const fmt = m[4];
+    if (len < GVSP_HEADER) return this.bad();
+    const status = (m[o] << 8) | m[o + 1];
+    const blockId = (m[o + 2] << 8) | m[o + 3];
+    const fmt = m[o + 4];
     // extended ids (64-bit block id) are not negotiated by us
     if ((status !== 0 && status !== 0x0100) || blockId === 0 || fmt & 0x80) return this.bad();
-    const p = (m[5] << 16) | (m[6] << 8) | m[7];
+    const p = (m[o + 5] << 16) | (m[o + 6] << 8) | m[o + 7];
     if (p > this.maxPackets + 1) return this.bad();
     const doneAt = this.doneAt[blockId];
     if (doneAt !== 0) {
@@ -305,10 +321,10 @@ export class GvspReceiver extends EventEmitter {
     if (format === PacketFormat.PAYLOAD) {
       if (p < 1) return this.bad();
       const off = (p - 1) * this.perPacket;
-      const n = Math.min(m.length - GVSP_HEADER, this.opts.maxPayload - off);
-      m.copy(a.buf as Buffer, off, GVSP_HEADER, GVSP_HEADER + n);
+      const n = Math.min(len - GVSP_HEADER, this.opts.maxPayload - off);
+      m.copy(a.buf as Buffer, off, o + GVSP_HEADER, o + GVSP_HEADER + n);
     } else if (format === PacketFormat.LEADER) {
-      if (p !== 0 || !this.onLeader(a, m)) return;
+      if (p !== 0 || !this.onLeader(a, m.subarray(o + GVSP_HEADER, o + len))) return;
     } else if (format === PacketFormat.TRAILER) {
       if (a.nPayload < 0) a.nPayload = p - 1;
       else if (p !== a.nPayload + 1) return this.bad();
@@ -323,9 +339,9 @@ export class GvspReceiver extends EventEmitter {
     else if (format === PacketFormat.TRAILER) this.ended(a, Date.now());
   }
 
-  /** false when the leader ended the block (not an image, unsupported, too large) or is malformed */
-  private onLeader(a: Slot, m: Buffer): boolean {
-    const l = decodeImageLeader(m.subarray(GVSP_HEADER));
+  /** false when the leader ended the block (not an image, unsupported, too large) or is malformed; body: after the header */
+  private onLeader(a: Slot, body: Buffer): boolean {
+    const l = decodeImageLeader(body);
     if (!l) {
       this.bad();
       return false;
@@ -476,13 +492,6 @@ export class GvspReceiver extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const s of this.slots) s.blockId = 0;
-    await new Promise<void>((resolve) => {
-      try {
-        this.socket.close(() => resolve());
-      } catch (e) {
-        this.emit('socket-error', e);
-        resolve();
-      }
-    });
+    await this.socket.close();
   }
 }
