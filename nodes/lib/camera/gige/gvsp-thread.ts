@@ -26,8 +26,9 @@ export interface WorkerInit {
 export type ToMain =
   | { t: 'bound'; port: number; recvBufferAsked: number; recvBufferBytes: number; recvBufferCapped: boolean; receivePath: ReceivePath; receiveNote?: string; receiveMode: 'ring' | 'recvmmsg' | 'dgram'; ringError?: string }
   | { t: 'bind-error'; message: string }
-  | { t: 'frame'; blockId: number; size: number; width: number; height: number; pixelFormat: string; pixelFormatCode: number; timestamp: bigint; resent: number; buf: ArrayBuffer }
-  | { t: 'incomplete'; info: IncompleteInfo }
+  /** `incomplete`: blocks reported incomplete since the last message, in order, before this frame */
+  | { t: 'frame'; blockId: number; size: number; width: number; height: number; pixelFormat: string; pixelFormatCode: number; timestamp: bigint; resent: number; buf: ArrayBuffer; incomplete?: IncompleteInfo[] }
+  | { t: 'incomplete'; infos: IncompleteInfo[] }
   | { t: 'unsupported'; name: string }
   | { t: 'socket-error'; message: string }
   /** flat (blockId, first, last) triples */
@@ -87,6 +88,7 @@ export class GvspThreadReceiver extends EventEmitter {
     this.worker.on('message', (m: ToMain) => {
       switch (m.t) {
         case 'frame': {
+          if (m.incomplete) for (const i of m.incomplete) this.emit('incomplete', i);
           const f: GvspFrame = {
             blockId: m.blockId,
             data: Buffer.from(m.buf, 0, m.size),
@@ -101,7 +103,7 @@ export class GvspThreadReceiver extends EventEmitter {
           break;
         }
         case 'incomplete':
-          this.emit('incomplete', m.info);
+          for (const i of m.infos) this.emit('incomplete', i);
           break;
         case 'resend':
           for (let i = 0; i + 2 < m.ranges.length; i += 3) resend?.(m.ranges[i], m.ranges[i + 1], m.ranges[i + 2]);

@@ -11,6 +11,9 @@ import { describeError } from '../../errors';
 import { GVSP_STAT_KEYS, GvspFrame, GvspReceiver, IncompleteInfo } from './gvsp';
 import type { ToMain, ToWorker, WorkerInit } from './gvsp-thread';
 
+/** ms an incomplete block waits for a frame to travel with (a software-triggered grab fails this much later at most) */
+const INCOMPLETE_FLUSH_MS = 50;
+
 function run(): void {
   const port = parentPort;
   if (!port) throw new Error('gvsp-worker must run in a worker thread');
@@ -40,14 +43,34 @@ function run(): void {
   // the packet counter moves without frames (a stream of incomplete blocks, bad packets): keep it current anyway
   const ticker = setInterval(sync, 250);
 
+  // incomplete blocks go to the main thread with the next frame, or INCOMPLETE_FLUSH_MS after the first if no frame
+  // comes: under loss most blocks are incomplete, and a message for each would wake the main thread for each
+  let incomplete: IncompleteInfo[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  const takeIncomplete = (): IncompleteInfo[] | undefined => {
+    if (incomplete.length === 0) return undefined;
+    const out = incomplete;
+    incomplete = [];
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    return out;
+  };
+  const flushIncomplete = (): void => {
+    flushTimer = undefined;
+    const infos = takeIncomplete();
+    if (!infos) return;
+    sync();
+    post({ t: 'incomplete', infos });
+  };
   rx.on('frame', (f: GvspFrame) => {
     sync();
     const ab = f.data.buffer as ArrayBuffer;
-    post({ t: 'frame', blockId: f.blockId, size: f.data.length, width: f.width, height: f.height, pixelFormat: f.pixelFormat, pixelFormatCode: f.pixelFormatCode, timestamp: f.timestamp, resent: f.resent, buf: ab }, [ab]);
+    const before = takeIncomplete();
+    post({ t: 'frame', blockId: f.blockId, size: f.data.length, width: f.width, height: f.height, pixelFormat: f.pixelFormat, pixelFormatCode: f.pixelFormatCode, timestamp: f.timestamp, resent: f.resent, buf: ab, incomplete: before }, [ab]);
   });
   rx.on('incomplete', (info: IncompleteInfo) => {
-    sync();
-    post({ t: 'incomplete', info });
+    incomplete.push(info);
+    flushTimer ??= setTimeout(flushIncomplete, INCOMPLETE_FLUSH_MS);
   });
   rx.on('unsupported', (name: string) => post({ t: 'unsupported', name }));
   rx.on('socket-error', (e: unknown) => post({ t: 'socket-error', message: describeError(e) }));
@@ -57,6 +80,7 @@ function run(): void {
       for (const b of m.bufs) rx.release(Buffer.from(b));
     } else if (m.t === 'close') {
       clearInterval(ticker);
+      flushIncomplete();
       void rx.close().then(() => {
         sync();
         post({ t: 'closed' });
