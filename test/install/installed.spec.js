@@ -49,7 +49,7 @@ describe('the package installed from its tarball into a fresh Node-RED user dir,
     assert.ok(fs.existsSync(gvsp), 'the GigE stream addon was not built at install');
     const mod = { exports: {} };
     process.dlopen(mod, gvsp);
-    assert.deepEqual(Object.keys(mod.exports).sort(), ['close', 'open']);
+    assert.deepEqual([typeof mod.exports.open, typeof mod.exports.close], ['function', 'function']);
   });
 
   it('starts Node-RED from that dir: all 20 node types load, the station flow runs on its simulators and stores parts', async function () {
