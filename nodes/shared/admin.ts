@@ -5,6 +5,7 @@ import { registry } from '../lib/metrics';
 import { describeError } from '../lib/errors';
 import { ViewerGate, guardSocketIo } from '../lib/viewer-gate';
 import { LoginThrottle, describeLoginEvent } from '../lib/login-throttle';
+import { ensurePlantRoutes } from './plant-admin';
 
 const registered = new WeakSet<object>();
 
@@ -17,6 +18,7 @@ export const READ_PERMISSION = 'spotfusion.read';
  */
 export function ensureAdminRoutes(RED: NodeAPI): void {
   ensureSocketIoGuard(RED);
+  ensurePlantRoutes(RED);
   const throttle = spotfusionSettings(RED).loginThrottle as LoginThrottle | undefined;
   if (typeof throttle?.attachLog === 'function') throttle.attachLog((e) => RED.log.warn(describeLoginEvent(e)));
   const app = RED.httpAdmin as unknown as { get: (path: string, ...h: RequestHandler[]) => void } | undefined;

@@ -12,7 +12,8 @@
  * (every link resolved) lies inside the archive folder and inside the Node-RED user dir.
  */
 import type { Node, NodeAPI } from 'node-red';
-import type { Request, Response, RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import { wrap } from './admin-route';
 import { SpotFusionError, describeError } from '../lib/errors';
 import { frameToImage } from '../lib/vision/crop';
 import { FrameStore, MAX_UPLOAD_BYTES, decodeUpload, framePng, teachReference, tryRecipe } from '../lib/vision/teach';
@@ -32,29 +33,6 @@ export const GRAB_MAX_MS = 15000;
 
 const registered = new WeakSet<object>();
 export const teachFrames = new FrameStore();
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-
-/** An error's HTTP status: bad requests 400, unknown ids 404, oversized 413, a camera that does not answer 504. */
-function statusOf(err: unknown): number {
-  const code = (err as { code?: unknown }).code;
-  if (code === 'NOT_FOUND') return 404;
-  if (code === 'TOO_LARGE') return 413;
-  if (code === 'TIMEOUT') return 504;
-  if (code === 'MODEL' || code === 'NOT_CONNECTED') return 503;
-  return 400;
-}
-
-function wrap(handler: Handler): RequestHandler {
-  return (req, res) => {
-    // a handler that throws before its first await rejects here too
-    Promise.resolve()
-      .then(() => handler(req as Request, res as Response))
-      .catch((err: unknown) => {
-      if (!res.headersSent) res.status(statusOf(err)).json({ ok: false, code: (err as { code?: string }).code ?? 'ERROR', error: describeError(err) });
-    });
-  };
-}
 
 /** The deployed config node `id` of `type`, or a NOT_FOUND error naming what was asked. */
 function configNode<T>(RED: NodeAPI, id: unknown, type: string, what: string): T {

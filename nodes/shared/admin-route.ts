@@ -1,0 +1,32 @@
+/**
+ * The package's admin endpoints answer the same way: a handler is async, and whatever it throws becomes
+ * `{ ok: false, code, error }` with a status from the error's code (never an unhandled rejection, never a hung
+ * request). Used by the teach endpoints (teach-admin.ts) and the plant endpoints (plant-admin.ts).
+ */
+import type { Request, Response, RequestHandler } from 'express';
+import { describeError } from '../lib/errors';
+
+export type Handler = (req: Request, res: Response) => Promise<void>;
+
+/** An error's HTTP status: bad requests 400, unknown ids 404, conflicts 409, oversized 413, invalid 422, a device that does not answer 504. */
+export function statusOf(err: unknown): number {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'NOT_FOUND') return 404;
+  if (code === 'CONFLICT') return 409;
+  if (code === 'TOO_LARGE') return 413;
+  if (code === 'INVALID') return 422;
+  if (code === 'TIMEOUT') return 504;
+  if (code === 'MODEL' || code === 'NOT_CONNECTED') return 503;
+  return 400;
+}
+
+export function wrap(handler: Handler): RequestHandler {
+  return (req, res) => {
+    // a handler that throws before its first await rejects here too
+    Promise.resolve()
+      .then(() => handler(req as Request, res as Response))
+      .catch((err: unknown) => {
+        if (!res.headersSent) res.status(statusOf(err)).json({ ok: false, code: (err as { code?: string }).code ?? 'ERROR', error: describeError(err) });
+      });
+  };
+}

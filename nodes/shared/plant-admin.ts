@@ -1,0 +1,152 @@
+/**
+ * The plant wizard's endpoints on the admin server (behind adminAuth when it is on), over the plant files of one
+ * folder: `settings.spotfusion.plantDir`, default `<userDir>/plant`. Names only, never paths: a name is
+ * `[A-Za-z0-9._-]+.yaml|.yml|.json`, so nothing outside that folder is read or written.
+ * - GET  /spotfusion/plant/files          the plant files there: name, bytes, modified                    (read)
+ * - GET  /spotfusion/plant/files/:name    its text, its value and the problems `spotfusion plant validate` finds,
+ *                                         with path and line; `sha`, the text's SHA-256, for the save      (read)
+ * - POST /spotfusion/plant/validate       { value }: the problems of an edited plant, each at its path      (read)
+ * - PUT  /spotfusion/plant/files/:name    { value, base?, allowInvalid? }: the value carried into the file's
+ *                                         text (nodes/lib/plant/edit.ts: comments, order and style kept),
+ *                                         written atomically. Refused with 422 and the problems when the plant
+ *                                         is invalid, unless allowInvalid (then saved, and the answer says
+ *                                         invalid); 409 when the file changed since `base` (its sha) (write)
+ * The same checks as the CLI: nodes/lib/plant/validate.ts, one copy.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NodeAPI } from 'node-red';
+import type { Request, RequestHandler, Response } from 'express';
+import { SpotFusionError } from '../lib/errors';
+import { mergePlantText } from '../lib/plant/edit';
+import { stationsOf } from '../lib/plant/model';
+import { parsePlant, validateLoaded, ValidationResult } from '../lib/plant/validate';
+import { wrap } from './admin-route';
+
+export const PLANT_READ_PERMISSION = 'spotfusion.plant.read';
+export const PLANT_WRITE_PERMISSION = 'spotfusion.plant.write';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(ya?ml|json)$/;
+const registered = new WeakSet<object>();
+
+export function plantDir(RED: NodeAPI): string {
+  const s = RED.settings as unknown as { userDir?: string; spotfusion?: { plantDir?: string } };
+  return s.spotfusion?.plantDir || join(s.userDir || process.cwd(), 'plant');
+}
+
+function fileName(raw: unknown): string {
+  const name = typeof raw === 'string' ? raw : '';
+  if (!NAME.test(name)) throw new SpotFusionError('CONFIG', `"${name.slice(0, 60)}" is not a plant file name (letters, digits, . _ - and .yaml, .yml or .json)`);
+  return name;
+}
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+async function readIfThere(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function summary(r: ValidationResult): Record<string, unknown> | undefined {
+  const p = r.plant;
+  if (!p) return undefined;
+  return { id: p.plant.id, version: p.plant.version, lines: p.lines.length, stations: stationsOf(p).length, products: p.products.length, spots: p.products.reduce((a, x) => a + x.spots.length, 0) };
+}
+
+/** validate a value as the CLI validates a file (no lines: the value has no text yet) */
+function validateValue(value: unknown): ValidationResult {
+  return validateLoaded({ file: '(editor)', value, problems: [], lineOf: () => undefined });
+}
+
+function bodyValue(req: Request): unknown {
+  const body = req.body as { value?: unknown } | undefined;
+  if (!body || typeof body !== 'object' || !('value' in body)) throw new SpotFusionError('CONFIG', 'the request body must be JSON { "value": <the plant> }');
+  return body.value;
+}
+
+export function ensurePlantRoutes(RED: NodeAPI): void {
+  const app = RED.httpAdmin as unknown as
+    | { get: (path: string, ...h: RequestHandler[]) => void; post: (path: string, ...h: RequestHandler[]) => void; put: (path: string, ...h: RequestHandler[]) => void }
+    | undefined;
+  if (!app || registered.has(app)) return;
+  registered.add(app);
+  const read = RED.auth.needsPermission(PLANT_READ_PERMISSION) as unknown as RequestHandler;
+  const write = RED.auth.needsPermission(PLANT_WRITE_PERMISSION) as unknown as RequestHandler;
+
+  app.get(
+    '/spotfusion/plant/files',
+    read,
+    wrap(async (_req: Request, res: Response) => {
+      const dir = plantDir(RED);
+      let names: string[] = [];
+      try {
+        names = (await readdir(dir)).filter((n) => NAME.test(n)).sort();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      const files = await Promise.all(
+        names.map(async (name) => {
+          const st = await stat(join(dir, name));
+          return { name, bytes: st.size, modified: st.mtime.toISOString() };
+        }),
+      );
+      res.json({ ok: true, dir, files });
+    }),
+  );
+
+  app.get(
+    '/spotfusion/plant/files/:name',
+    read,
+    wrap(async (req: Request, res: Response) => {
+      const name = fileName(req.params.name);
+      const text = await readIfThere(join(plantDir(RED), name));
+      if (text === undefined) throw new SpotFusionError('NOT_FOUND', `plant file ${name} is not in ${plantDir(RED)}`);
+      const loaded = parsePlant(text, name);
+      const r = validateLoaded(loaded);
+      res.json({ ok: true, name, sha: sha(text), text, value: loaded.problems.length ? null : loaded.value, valid: r.ok, problems: r.problems, summary: summary(r) });
+    }),
+  );
+
+  app.post(
+    '/spotfusion/plant/validate',
+    read,
+    wrap((req: Request, res: Response) => {
+      const r = validateValue(bodyValue(req));
+      res.json({ ok: true, valid: r.ok, problems: r.problems, summary: summary(r) });
+      return Promise.resolve();
+    }),
+  );
+
+  app.put(
+    '/spotfusion/plant/files/:name',
+    write,
+    wrap(async (req: Request, res: Response) => {
+      const name = fileName(req.params.name);
+      const value = bodyValue(req);
+      const body = req.body as { base?: unknown; allowInvalid?: unknown };
+      const r = validateValue(value);
+      if (!r.ok && body.allowInvalid !== true) {
+        res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): not saved (save anyway with allowInvalid)`, valid: false, problems: r.problems });
+        return;
+      }
+      const dir = plantDir(RED);
+      const file = join(dir, name);
+      const current = await readIfThere(file);
+      if (body.base !== undefined && (current === undefined ? body.base !== null : sha(current) !== body.base)) {
+        throw new SpotFusionError('CONFLICT', `plant file ${name} changed since it was opened: open it again (or save under another name)`);
+      }
+      const merged = name.endsWith('.json') ? { text: `${JSON.stringify(value, null, 2)}\n`, report: { changed: 1, unaliased: [], reformatted: true } } : mergePlantText(current ?? '', value as Record<string, unknown>);
+      await mkdir(dir, { recursive: true });
+      // atomically: a reader (or a crash) sees the old file or the new one, never half of it
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, merged.text, { mode: 0o640 });
+      await rename(tmp, file);
+      res.json({ ok: true, name, sha: sha(merged.text), valid: r.ok, problems: r.problems, summary: summary(r), report: merged.report, text: merged.text });
+    }),
+  );
+}

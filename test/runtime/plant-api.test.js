@@ -1,0 +1,142 @@
+'use strict';
+// The plant wizard's endpoints (nodes/shared/plant-admin.ts) in a real Node-RED process under adminAuth: who may
+// read and write, file names only, the CLI's validation with paths, a save that keeps the file's comments and
+// refuses an invalid plant unless told, atomically, and a conflict when the file changed meanwhile.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const bcrypt = require('bcryptjs');
+const { Runtime } = require('../support/runtime');
+const { validatePlantFile } = require('../../dist/nodes/lib/plant/validate');
+
+const SAMPLE = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'plant.yaml'), 'utf8');
+
+describe('plant wizard endpoints under adminAuth', function () {
+  this.timeout(60000);
+  const PASSWORD = crypto.randomBytes(12).toString('hex');
+  let rt;
+  let admin;
+  let reader;
+  let dir;
+
+  before(async function () {
+    rt = await Runtime.create({
+      SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
+      SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
+      SPOTFUSION_DEV_MODE: undefined,
+    });
+    dir = path.join(rt.userDir, 'plant');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'plant.yaml'), SAMPLE);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a plant file');
+    await rt.start();
+    admin = await rt.token('admin', PASSWORD);
+    const r = await rt.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope: 'read', username: 'admin', password: PASSWORD } });
+    assert.equal(r.status, 200, r.text);
+    reader = r.json.access_token;
+  });
+
+  after(async function () {
+    if (rt) await rt.stop();
+  });
+
+  it('asks for a login; a read-only login reads and validates but cannot save', async function () {
+    for (const [m, p] of [
+      ['GET', '/spotfusion/plant/files'],
+      ['GET', '/spotfusion/plant/files/plant.yaml'],
+      ['POST', '/spotfusion/plant/validate'],
+      ['PUT', '/spotfusion/plant/files/plant.yaml'],
+    ]) {
+      assert.equal((await rt.request(m, p, { body: { value: {} } })).status, 401, `${m} ${p}`);
+    }
+    assert.equal((await rt.request('GET', '/spotfusion/plant/files', { token: reader })).status, 200);
+    assert.equal((await rt.request('POST', '/spotfusion/plant/validate', { token: reader, body: { value: {} } })).status, 200);
+    const put = await rt.request('PUT', '/spotfusion/plant/files/plant.yaml', { token: reader, body: { value: {} } });
+    assert.equal(put.status, 401, put.text);
+    assert.equal(fs.readFileSync(path.join(dir, 'plant.yaml'), 'utf8'), SAMPLE);
+  });
+
+  it('lists the plant files of the folder and opens one with its value, problems (none) and summary', async function () {
+    const list = await rt.request('GET', '/spotfusion/plant/files', { token: reader });
+    assert.deepEqual(list.json.files.map((f) => f.name), ['plant.yaml']);
+    const f = await rt.request('GET', '/spotfusion/plant/files/plant.yaml', { token: reader });
+    assert.equal(f.status, 200, f.text);
+    assert.equal(f.json.text, SAMPLE);
+    assert.equal(f.json.valid, true);
+    assert.deepEqual(f.json.problems, []);
+    assert.equal(f.json.summary.id, 'SF-DEMO');
+    assert.equal(f.json.sha, crypto.createHash('sha256').update(SAMPLE).digest('hex'));
+    assert.equal(f.json.value.plant.id, 'SF-DEMO');
+  });
+
+  it('takes names, never paths: a traversal or another extension is refused, an unknown file is 404', async function () {
+    for (const name of ['..%2F..%2Fsettings.js', '..%2Fplant.yaml', 'notes.txt', '.hidden.yaml', 'a%00.yaml']) {
+      const r = await rt.request('GET', `/spotfusion/plant/files/${name}`, { token: admin });
+      assert.ok([400, 404].includes(r.status), `${name}: ${r.status}`);
+      if (r.status === 400) assert.match(r.json.error, /is not a plant file name/);
+    }
+    const none = await rt.request('GET', '/spotfusion/plant/files/other.yaml', { token: admin });
+    assert.equal(none.status, 404);
+    assert.match(none.json.error, /plant file other\.yaml is not in/);
+  });
+
+  it('validates an edited plant with the CLI checks, each problem at its path', async function () {
+    const v = JSON.parse(JSON.stringify((await rt.request('GET', '/spotfusion/plant/files/plant.yaml', { token: reader })).json.value));
+    v.lines[0].areas[0].stations[0].devices.plc.protocol = 'profinet';
+    v.lines[0].areas[0].stations[1].id = v.lines[0].areas[0].stations[0].id;
+    const r = await rt.request('POST', '/spotfusion/plant/validate', { token: reader, body: { value: v } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.valid, false);
+    assert.ok(r.json.problems.some((p) => p.path === 'lines[0].areas[0].stations[0].devices.plc.protocol'), JSON.stringify(r.json.problems));
+    const fixed = JSON.parse(JSON.stringify(v));
+    fixed.lines[0].areas[0].stations[0].devices.plc.protocol = 'ethernet-ip';
+    const cross = await rt.request('POST', '/spotfusion/plant/validate', { token: reader, body: { value: fixed } });
+    assert.equal(cross.json.valid, false);
+    assert.ok(cross.json.problems.length >= 1 && cross.json.problems.every((p) => typeof p.path === 'string' && p.message), JSON.stringify(cross.json.problems));
+    const bad = await rt.request('POST', '/spotfusion/plant/validate', { token: reader, body: { notValue: 1 } });
+    assert.equal(bad.status, 400);
+  });
+
+  it('saves an edit into the file: only the changed lines differ, comments stay, the CLI validates it; an invalid plant is refused unless allowInvalid; a stale base is a conflict', async function () {
+    const file = path.join(dir, 'plant.yaml');
+    const opened = (await rt.request('GET', '/spotfusion/plant/files/plant.yaml', { token: admin })).json;
+    const v = JSON.parse(JSON.stringify(opened.value));
+    v.plant.name = 'Body shop, hall 2';
+    v.lines[0].areas[0].stations[0].devices.plc.pollMs = 40;
+    const saved = await rt.request('PUT', '/spotfusion/plant/files/plant.yaml', { token: admin, body: { value: v, base: opened.sha } });
+    assert.equal(saved.status, 200, saved.text);
+    assert.equal(saved.json.valid, true);
+    assert.deepEqual(saved.json.report, { changed: 2, unaliased: [], reformatted: false });
+    const text = fs.readFileSync(file, 'utf8');
+    const before = SAMPLE.split('\n');
+    const after = text.split('\n');
+    assert.equal(after.length, before.length);
+    assert.deepEqual(after.map((l, i) => (l === before[i] ? null : i + 1)).filter(Boolean).length, 2);
+    assert.ok(text.includes('# A sample plant for'), 'comments kept');
+    assert.equal(validatePlantFile(file).ok, true, 'spotfusion plant validate passes on the saved file');
+    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'no temporary file left');
+
+    // the base it was opened with is now stale
+    const stale = await rt.request('PUT', '/spotfusion/plant/files/plant.yaml', { token: admin, body: { value: v, base: opened.sha } });
+    assert.equal(stale.status, 409, stale.text);
+    assert.match(stale.json.error, /changed since it was opened/);
+
+    const invalid = JSON.parse(JSON.stringify(v));
+    invalid.lines[0].areas[0].stations[0].devices.plc.protocol = 'profinet';
+    const refused = await rt.request('PUT', '/spotfusion/plant/files/plant.yaml', { token: admin, body: { value: invalid, base: saved.json.sha } });
+    assert.equal(refused.status, 422, refused.text);
+    assert.equal(refused.json.code, 'INVALID');
+    assert.ok(refused.json.problems.length >= 1);
+    assert.equal(fs.readFileSync(file, 'utf8'), text, 'not written');
+    const forced = await rt.request('PUT', '/spotfusion/plant/files/plant.yaml', { token: admin, body: { value: invalid, base: saved.json.sha, allowInvalid: true } });
+    assert.equal(forced.status, 200, forced.text);
+    assert.equal(forced.json.valid, false, 'saved, and the answer says invalid');
+    assert.equal(validatePlantFile(file).ok, false);
+
+    // a new file from the wizard
+    const created = await rt.request('PUT', '/spotfusion/plant/files/plant-2.yaml', { token: admin, body: { value: v, base: null } });
+    assert.equal(created.status, 200, created.text);
+    assert.equal(validatePlantFile(path.join(dir, 'plant-2.yaml')).ok, true);
+  });
+});
