@@ -3,8 +3,32 @@
  * `{ ok: false, code, error }` with a status from the error's code (never an unhandled rejection, never a hung
  * request). Used by the teach endpoints (teach-admin.ts) and the plant endpoints (plant-admin.ts).
  */
+import type { NodeAPI } from 'node-red';
 import type { Request, Response, RequestHandler } from 'express';
 import { describeError } from '../lib/errors';
+
+type Route = (path: string, ...h: RequestHandler[]) => void;
+export interface AdminRoutes {
+  app: { get: Route; post: Route; put: Route };
+  /** RED.auth's checks for the read and the write permission */
+  read: RequestHandler;
+  write: RequestHandler;
+}
+
+/**
+ * The admin app, once per app for each `registered` set (a module's routes are added once however many of its
+ * node types load), with the permission checks; undefined when there is no admin server or the routes are in.
+ */
+export function adminRoutes(RED: NodeAPI, registered: WeakSet<object>, readPermission: string, writePermission: string): AdminRoutes | undefined {
+  const app = RED.httpAdmin as unknown as AdminRoutes['app'] | undefined;
+  if (!app || registered.has(app)) return undefined;
+  registered.add(app);
+  return {
+    app,
+    read: RED.auth.needsPermission(readPermission) as unknown as RequestHandler,
+    write: RED.auth.needsPermission(writePermission) as unknown as RequestHandler,
+  };
+}
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 

@@ -17,12 +17,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeAPI } from 'node-red';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import { SpotFusionError } from '../lib/errors';
 import { mergePlantText } from '../lib/plant/edit';
 import { stationsOf } from '../lib/plant/model';
 import { parsePlant, validateLoaded, ValidationResult } from '../lib/plant/validate';
-import { wrap } from './admin-route';
+import { adminRoutes, wrap } from './admin-route';
 
 export const PLANT_READ_PERMISSION = 'spotfusion.plant.read';
 export const PLANT_WRITE_PERMISSION = 'spotfusion.plant.write';
@@ -70,13 +70,9 @@ function bodyValue(req: Request): unknown {
 }
 
 export function ensurePlantRoutes(RED: NodeAPI): void {
-  const app = RED.httpAdmin as unknown as
-    | { get: (path: string, ...h: RequestHandler[]) => void; post: (path: string, ...h: RequestHandler[]) => void; put: (path: string, ...h: RequestHandler[]) => void }
-    | undefined;
-  if (!app || registered.has(app)) return;
-  registered.add(app);
-  const read = RED.auth.needsPermission(PLANT_READ_PERMISSION) as unknown as RequestHandler;
-  const write = RED.auth.needsPermission(PLANT_WRITE_PERMISSION) as unknown as RequestHandler;
+  const routes = adminRoutes(RED, registered, PLANT_READ_PERMISSION, PLANT_WRITE_PERMISSION);
+  if (!routes) return;
+  const { app, read, write } = routes;
 
   app.get(
     '/spotfusion/plant/files',

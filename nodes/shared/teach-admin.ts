@@ -12,8 +12,8 @@
  * (every link resolved) lies inside the archive folder and inside the Node-RED user dir.
  */
 import type { Node, NodeAPI } from 'node-red';
-import type { Request, RequestHandler } from 'express';
-import { wrap } from './admin-route';
+import type { Request } from 'express';
+import { adminRoutes, wrap } from './admin-route';
 import { SpotFusionError, describeError } from '../lib/errors';
 import { frameToImage } from '../lib/vision/crop';
 import { FrameStore, MAX_UPLOAD_BYTES, decodeUpload, framePng, teachReference, tryRecipe } from '../lib/vision/teach';
@@ -131,13 +131,9 @@ function describeFrame(f: ReturnType<typeof frameOf>): Record<string, unknown> {
 }
 
 export function ensureTeachRoutes(RED: NodeAPI): void {
-  const app = RED.httpAdmin as unknown as
-    | { get: (path: string, ...h: RequestHandler[]) => void; post: (path: string, ...h: RequestHandler[]) => void }
-    | undefined;
-  if (!app || registered.has(app)) return;
-  registered.add(app);
-  const read = RED.auth.needsPermission(TEACH_READ_PERMISSION) as unknown as RequestHandler;
-  const write = RED.auth.needsPermission(TEACH_WRITE_PERMISSION) as unknown as RequestHandler;
+  const routes = adminRoutes(RED, registered, TEACH_READ_PERMISSION, TEACH_WRITE_PERMISSION);
+  if (!routes) return;
+  const { app, read, write } = routes;
 
   app.post(
     '/spotfusion/teach/grab/:id',
