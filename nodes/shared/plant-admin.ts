@@ -11,6 +11,9 @@
  *                                         written atomically. Refused with 422 and the problems when the plant
  *                                         is invalid, unless allowInvalid (then saved, and the answer says
  *                                         invalid); 409 when the file changed since `base` (its sha) (write)
+ * - POST /spotfusion/plant/generate/:name `spotfusion plant generate` of the saved file (the package's station
+ *                                         template) into <plant folder>/generated/<name>/: the files written,
+ *                                         or the problems                                                  (write)
  * The same checks as the CLI: nodes/lib/plant/validate.ts, one copy.
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { SpotFusionError } from '../lib/errors';
+import { generateInto } from '../lib/plant/cli';
 import { mergePlantText } from '../lib/plant/edit';
 import { stationsOf } from '../lib/plant/model';
 import { parsePlant, validateLoaded, ValidationResult } from '../lib/plant/validate';
@@ -27,6 +31,8 @@ import { adminRoutes, wrap } from './admin-route';
 export const PLANT_READ_PERMISSION = 'spotfusion.plant.read';
 export const PLANT_WRITE_PERMISSION = 'spotfusion.plant.write';
 
+/** the package's root (dist/nodes/shared → ../../..): the station template and the node types */
+const PACKAGE_ROOT = join(__dirname, '..', '..', '..');
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(ya?ml|json)$/;
 const registered = new WeakSet<object>();
 
@@ -143,6 +149,31 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
       await writeFile(tmp, merged.text, { mode: 0o640 });
       await rename(tmp, file);
       res.json({ ok: true, name, sha: sha(merged.text), valid: r.ok, problems: r.problems, summary: summary(r), report: merged.report, text: merged.text });
+    }),
+  );
+
+  app.post(
+    '/spotfusion/plant/generate/:name',
+    write,
+    wrap(async (req: Request, res: Response) => {
+      const name = fileName(req.params.name);
+      const text = await readIfThere(join(plantDir(RED), name));
+      if (text === undefined) throw new SpotFusionError('NOT_FOUND', `plant file ${name} is not in ${plantDir(RED)}`);
+      const loaded = parsePlant(text, name);
+      const r = validateLoaded(loaded);
+      if (!r.ok) {
+        res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): nothing generated`, problems: r.problems });
+        return;
+      }
+      const out = join(plantDir(RED), 'generated', name.replace(/\.(ya?ml|json)$/, ''));
+      const lines: string[] = [];
+      const errors: string[] = [];
+      const done = generateInto({ ...r, lineOf: loaded.lineOf }, name, out, undefined, PACKAGE_ROOT, { out: (l) => lines.push(l), err: (l) => errors.push(l) });
+      if (!done) {
+        res.status(422).json({ ok: false, code: 'INVALID', error: errors[0] ?? 'generation failed', messages: errors });
+        return;
+      }
+      res.json({ ok: true, name, out, messages: lines, warnings: errors });
     }),
   );
 }

@@ -8,7 +8,24 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const bcrypt = require('bcryptjs');
 const { Runtime } = require('../support/runtime');
+const os = require('node:os');
 const { validatePlantFile } = require('../../dist/nodes/lib/plant/validate');
+const { plantMain } = require('../../dist/nodes/lib/plant/cli');
+
+const ROOT = path.join(__dirname, '..', '..');
+/** every file under dir, relative, with its bytes */
+function tree(dir) {
+  const out = {};
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
 
 const SAMPLE = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'plant.yaml'), 'utf8');
 
@@ -138,5 +155,29 @@ describe('plant wizard endpoints under adminAuth', function () {
     const created = await rt.request('PUT', '/spotfusion/plant/files/plant-2.yaml', { token: admin, body: { value: v, base: null } });
     assert.equal(created.status, 200, created.text);
     assert.equal(validatePlantFile(path.join(dir, 'plant-2.yaml')).ok, true);
+  });
+
+  it('generate writes exactly what `spotfusion plant generate` writes, into the plant folder; an invalid plant generates nothing (422)', async function () {
+    fs.writeFileSync(path.join(dir, 'gen.yaml'), SAMPLE);
+    const denied = await rt.request('POST', '/spotfusion/plant/generate/gen.yaml', { token: reader, body: {} });
+    assert.equal(denied.status, 401, 'generating writes files: a full login');
+    const r = await rt.request('POST', '/spotfusion/plant/generate/gen.yaml', { token: admin, body: {} });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.out, path.join(dir, 'generated', 'gen'));
+    assert.match(r.json.messages[0], /^wrote \d+ files for 5 stations to /);
+    // the CLI on the same file
+    const cliOut = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-plant-cli-'));
+    try {
+      const io = { out: () => undefined, err: (l) => assert.fail(l) };
+      assert.equal(plantMain(['generate', path.join(dir, 'gen.yaml'), '--out', cliOut], io, ROOT), 0);
+      assert.deepEqual(tree(r.json.out), tree(cliOut));
+    } finally {
+      fs.rmSync(cliOut, { recursive: true, force: true });
+    }
+    fs.writeFileSync(path.join(dir, 'broken.yaml'), SAMPLE.replace('protocol: ethernet-ip', 'protocol: profinet'));
+    const bad = await rt.request('POST', '/spotfusion/plant/generate/broken.yaml', { token: admin, body: {} });
+    assert.equal(bad.status, 422, bad.text);
+    assert.ok(bad.json.problems.length >= 1);
+    assert.equal(fs.existsSync(path.join(dir, 'generated', 'broken')), false);
   });
 });

@@ -64,7 +64,7 @@ function readTemplate(file: string): FlowNode[] {
 }
 
 /** Write the generated files; remove station folders of stations no longer in the plant (only generated files in them). */
-function writeOut(dir: string, files: Array<{ path: string; content: string }>, stations: string[], io: PlantIo): void {
+export function writeOut(dir: string, files: Array<{ path: string; content: string }>, stations: string[], io: PlantIo): void {
   for (const f of files) {
     const p = join(dir, ...f.path.split('/'));
     mkdirSync(dirname(p), { recursive: true });
@@ -79,6 +79,23 @@ function writeOut(dir: string, files: Array<{ path: string; content: string }>, 
       io.out(`removed stations/${e.name} (no longer in the plant)`);
     } else io.err(`warning: stations/${e.name} is not in the plant but holds other files: left alone`);
   }
+}
+
+/**
+ * `plant generate` of a validated plant into `out` (the CLI and the wizard's endpoint): the template (default: the
+ * package's flows/station.json), the files written, stations gone from the plant removed. false: problems (sent to io).
+ */
+export function generateInto(r: ValidationResult & { lineOf: LoadedPlant['lineOf'] }, plantFile: string, out: string, templateFile: string | undefined, packageRoot: string, io: PlantIo): boolean {
+  if (!r.plant) return false;
+  const tpl = templateFile ?? join(packageRoot, 'flows', 'station.json');
+  if (!existsSync(tpl)) throw new SpotFusionError('USAGE', `template ${tpl}: no such file (give --template FLOW.json)`);
+  const g = generatePlant(r.plant, { template: readTemplate(tpl), templateName: basename(tpl), known: packageTypes(packageRoot), plantName: basename(plantFile) }, r.lineOf);
+  for (const p of g.problems) io.err(`error ${formatProblem(plantFile, p)}`);
+  if (g.problems.length) return false;
+  mkdirSync(join(out, 'stations'), { recursive: true });
+  writeOut(out, g.files, g.stations, io);
+  io.out(`wrote ${g.files.length} files for ${g.stations.length} stations to ${out} (${summary(r)})`);
+  return true;
 }
 
 export function plantMain(argv: string[], io: PlantIo, packageRoot: string): number {
@@ -98,17 +115,9 @@ export function plantMain(argv: string[], io: PlantIo, packageRoot: string): num
     case 'generate': {
       const out = a.flags.get('out');
       if (a.positional.length !== 1 || !out) throw new SpotFusionError('USAGE', 'plant generate needs one plant file and --out DIR');
-      const templateFile = a.flags.get('template') ?? join(packageRoot, 'flows', 'station.json');
-      if (!existsSync(templateFile)) throw new SpotFusionError('USAGE', `template ${templateFile}: no such file (give --template FLOW.json)`);
-      const template = readTemplate(templateFile);
       const r = validated(a.positional[0], io);
       if (!r.ok || !r.plant) return 1;
-      const g = generatePlant(r.plant, { template, templateName: basename(templateFile), known: packageTypes(packageRoot), plantName: basename(a.positional[0]) }, r.lineOf);
-      for (const p of g.problems) io.err(`error ${formatProblem(a.positional[0], p)}`);
-      if (g.problems.length) return 1;
-      writeOut(resolve(out), g.files, g.stations, io);
-      io.out(`wrote ${g.files.length} files for ${g.stations.length} stations to ${out} (${summary(r)})`);
-      return 0;
+      return generateInto(r, a.positional[0], resolve(out), a.flags.get('template'), packageRoot, io) ? 0 : 1;
     }
     case 'graph': {
       if (a.positional.length !== 1 || a.flags.has('template')) throw new SpotFusionError('USAGE', 'plant graph needs one plant file (and optionally --out FILE)');
