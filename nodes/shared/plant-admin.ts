@@ -11,6 +11,8 @@
  *                                         written atomically. Refused with 422 and the problems when the plant
  *                                         is invalid, unless allowInvalid (then saved, and the answer says
  *                                         invalid); 409 when the file changed since `base` (its sha) (write)
+ * - GET  /spotfusion/plant/graph/:name   `spotfusion plant graph` of the saved file: the Mermaid flowchart of
+ *                                         lines, stations, devices and the process flow (the viewer's first tab) (read)
  * - POST /spotfusion/plant/generate/:name `spotfusion plant generate` of the saved file (the package's station
  *                                         template) into <plant folder>/generated/<name>/: the files written,
  *                                         or the problems                                                  (write)
@@ -24,8 +26,9 @@ import type { Request, Response } from 'express';
 import { SpotFusionError } from '../lib/errors';
 import { generateInto } from '../lib/plant/cli';
 import { mergePlantText } from '../lib/plant/edit';
+import { plantGraph } from '../lib/plant/graph';
 import { stationsOf } from '../lib/plant/model';
-import { parsePlant, validateLoaded, ValidationResult } from '../lib/plant/validate';
+import { LoadedPlant, parsePlant, validateLoaded, ValidationResult } from '../lib/plant/validate';
 import { adminRoutes, wrap } from './admin-route';
 
 export const PLANT_READ_PERMISSION = 'spotfusion.plant.read';
@@ -75,6 +78,15 @@ function bodyValue(req: Request): unknown {
   return body.value;
 }
 
+/** the saved plant file `raw` (a name), parsed and validated as the CLI does */
+async function openValid(RED: NodeAPI, raw: unknown): Promise<{ name: string; text: string; loaded: LoadedPlant; r: ValidationResult }> {
+  const name = fileName(raw);
+  const text = await readIfThere(join(plantDir(RED), name));
+  if (text === undefined) throw new SpotFusionError('NOT_FOUND', `plant file ${name} is not in ${plantDir(RED)}`);
+  const loaded = parsePlant(text, name);
+  return { name, text, loaded, r: validateLoaded(loaded) };
+}
+
 export function ensurePlantRoutes(RED: NodeAPI): void {
   const routes = adminRoutes(RED, registered, PLANT_READ_PERMISSION, PLANT_WRITE_PERMISSION);
   if (!routes) return;
@@ -105,11 +117,7 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
     '/spotfusion/plant/files/:name',
     read,
     wrap(async (req: Request, res: Response) => {
-      const name = fileName(req.params.name);
-      const text = await readIfThere(join(plantDir(RED), name));
-      if (text === undefined) throw new SpotFusionError('NOT_FOUND', `plant file ${name} is not in ${plantDir(RED)}`);
-      const loaded = parsePlant(text, name);
-      const r = validateLoaded(loaded);
+      const { name, text, loaded, r } = await openValid(RED, req.params.name);
       res.json({ ok: true, name, sha: sha(text), text, value: loaded.problems.length ? null : loaded.value, valid: r.ok, problems: r.problems, summary: summary(r) });
     }),
   );
@@ -152,15 +160,24 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
     }),
   );
 
+  app.get(
+    '/spotfusion/plant/graph/:name',
+    read,
+    wrap(async (req: Request, res: Response) => {
+      const { name, r } = await openValid(RED, req.params.name);
+      if (!r.ok || !r.plant) {
+        res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): no graph`, problems: r.problems });
+        return;
+      }
+      res.json({ ok: true, name, mermaid: plantGraph(r.plant) });
+    }),
+  );
+
   app.post(
     '/spotfusion/plant/generate/:name',
     write,
     wrap(async (req: Request, res: Response) => {
-      const name = fileName(req.params.name);
-      const text = await readIfThere(join(plantDir(RED), name));
-      if (text === undefined) throw new SpotFusionError('NOT_FOUND', `plant file ${name} is not in ${plantDir(RED)}`);
-      const loaded = parsePlant(text, name);
-      const r = validateLoaded(loaded);
+      const { name, loaded, r } = await openValid(RED, req.params.name);
       if (!r.ok) {
         res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): nothing generated`, problems: r.problems });
         return;

@@ -179,5 +179,13 @@ describe('plant wizard endpoints under adminAuth', function () {
     assert.equal(bad.status, 422, bad.text);
     assert.ok(bad.json.problems.length >= 1);
     assert.equal(fs.existsSync(path.join(dir, 'generated', 'broken')), false);
+    // the viewer's production flow: the CLI's graph of the saved file (read permission)
+    const g = await rt.request('GET', '/spotfusion/plant/graph/gen.yaml', { token: reader });
+    assert.equal(g.status, 200, g.text);
+    const { plantGraph } = require('../../dist/nodes/lib/plant/graph');
+    const { parsePlant } = require('../../dist/nodes/lib/plant/validate');
+    assert.equal(g.json.mermaid, plantGraph(parsePlant(SAMPLE, 'gen.yaml').value));
+    assert.match(g.json.mermaid, /^flowchart/);
+    assert.equal((await rt.request('GET', '/spotfusion/plant/graph/broken.yaml', { token: reader })).status, 422);
   });
 });
