@@ -11,6 +11,10 @@
  *                                         written atomically. Refused with 422 and the problems when the plant
  *                                         is invalid, unless allowInvalid (then saved, and the answer says
  *                                         invalid); 409 when the file changed since `base` (its sha) (write)
+ * - POST /spotfusion/plant/upload/:name  { text, overwrite?, allowInvalid? }: a plant file from the browser (YAML
+ *                                         or JSON text), stored as it is; 422 with the problems when it is
+ *                                         invalid unless allowInvalid; 409 when the name is taken unless
+ *                                         overwrite                                                        (write)
  * - GET  /spotfusion/plant/graph/:name   `spotfusion plant graph` of the saved file: the Mermaid flowchart of
  *                                         lines, stations, devices and the process flow (the viewer's first tab) (read)
  * - POST /spotfusion/plant/generate/:name `spotfusion plant generate` of the saved file (the package's station
@@ -76,6 +80,14 @@ function bodyValue(req: Request): unknown {
   const body = req.body as { value?: unknown } | undefined;
   if (!body || typeof body !== 'object' || !('value' in body)) throw new SpotFusionError('CONFIG', 'the request body must be JSON { "value": <the plant> }');
   return body.value;
+}
+
+/** write `text` to `file` in `dir` so that a reader (or a crash) sees the old file or the new one, never half */
+async function writeAtomically(dir: string, file: string, text: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o640 });
+  await rename(tmp, file);
 }
 
 /** the saved plant file `raw` (a name), parsed and validated as the CLI does */
@@ -151,12 +163,27 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
         throw new SpotFusionError('CONFLICT', `plant file ${name} changed since it was opened: open it again (or save under another name)`);
       }
       const merged = name.endsWith('.json') ? { text: `${JSON.stringify(value, null, 2)}\n`, report: { changed: 1, unaliased: [], reformatted: true } } : mergePlantText(current ?? '', value as Record<string, unknown>);
-      await mkdir(dir, { recursive: true });
-      // atomically: a reader (or a crash) sees the old file or the new one, never half of it
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, merged.text, { mode: 0o640 });
-      await rename(tmp, file);
+      await writeAtomically(dir, file, merged.text);
       res.json({ ok: true, name, sha: sha(merged.text), valid: r.ok, problems: r.problems, summary: summary(r), report: merged.report, text: merged.text });
+    }),
+  );
+
+  app.post(
+    '/spotfusion/plant/upload/:name',
+    write,
+    wrap(async (req: Request, res: Response) => {
+      const name = fileName(req.params.name);
+      const body = req.body as { text?: unknown; overwrite?: unknown; allowInvalid?: unknown } | undefined;
+      if (typeof body?.text !== 'string') throw new SpotFusionError('CONFIG', 'the request body must be JSON { "text": <the plant file\'s text> }');
+      const r = validateLoaded(parsePlant(body.text, name));
+      if (!r.ok && body.allowInvalid !== true) {
+        res.status(422).json({ ok: false, code: 'INVALID', error: `${name} has ${r.problems.length} problem(s): not stored (store anyway with allowInvalid)`, valid: false, problems: r.problems });
+        return;
+      }
+      const file = join(plantDir(RED), name);
+      if (body.overwrite !== true && (await readIfThere(file)) !== undefined) throw new SpotFusionError('CONFLICT', `plant file ${name} exists: upload under another name, or overwrite it`);
+      await writeAtomically(plantDir(RED), file, body.text);
+      res.json({ ok: true, name, sha: sha(body.text), valid: r.ok, problems: r.problems, summary: summary(r) });
     }),
   );
 

@@ -157,6 +157,30 @@ describe('plant wizard endpoints under adminAuth', function () {
     assert.equal(validatePlantFile(path.join(dir, 'plant-2.yaml')).ok, true);
   });
 
+  it('stores an uploaded plant file as it is: 422 when invalid unless allowInvalid, 409 for a name taken unless overwrite', async function () {
+    const text = `# uploaded from a planner's laptop\n${SAMPLE}`;
+    const denied = await rt.request('POST', '/spotfusion/plant/upload/up.yaml', { token: reader, body: { text } });
+    assert.equal(denied.status, 401);
+    const r = await rt.request('POST', '/spotfusion/plant/upload/up.yaml', { token: admin, body: { text } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.valid, true);
+    assert.equal(fs.readFileSync(path.join(dir, 'up.yaml'), 'utf8'), text, 'byte for byte');
+    const again = await rt.request('POST', '/spotfusion/plant/upload/up.yaml', { token: admin, body: { text } });
+    assert.equal(again.status, 409, again.text);
+    const broken = SAMPLE.replace('protocol: ethernet-ip', 'protocol: profinet');
+    const refused = await rt.request('POST', '/spotfusion/plant/upload/up.yaml', { token: admin, body: { text: broken, overwrite: true } });
+    assert.equal(refused.status, 422);
+    assert.ok(refused.json.problems.some((p) => /protocol/.test(p.path) && p.message));
+    assert.equal(fs.readFileSync(path.join(dir, 'up.yaml'), 'utf8'), text, 'not written');
+    const notYaml = await rt.request('POST', '/spotfusion/plant/upload/junk.yaml', { token: admin, body: { text: 'plant: [unclosed' } });
+    assert.equal(notYaml.status, 422);
+    assert.ok(notYaml.json.problems[0].line >= 1, JSON.stringify(notYaml.json.problems));
+    const stored = await rt.request('POST', '/spotfusion/plant/upload/up.yaml', { token: admin, body: { text: broken, overwrite: true, allowInvalid: true } });
+    assert.equal(stored.status, 200);
+    assert.equal(stored.json.valid, false);
+    assert.equal((await rt.request('POST', '/spotfusion/plant/upload/x.yaml', { token: admin, body: {} })).status, 400);
+  });
+
   it('generate writes exactly what `spotfusion plant generate` writes, into the plant folder; an invalid plant generates nothing (422)', async function () {
     fs.writeFileSync(path.join(dir, 'gen.yaml'), SAMPLE);
     const denied = await rt.request('POST', '/spotfusion/plant/generate/gen.yaml', { token: reader, body: {} });
