@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { SpotFusionError, describeError } from '../errors';
 import { AdminClient, AdminTls, DeploymentType } from './admin-client';
 import { checkFlow, FlowNode, FlowReport, packageTypes, PackageTypes } from './flow-check';
-import { diffFlows, formatDiff, mergeFlows } from './flow-diff';
+import { diffFlows, FlowDiff, formatDiff, mergeFlows } from './flow-diff';
 import { PLANT_USAGE, plantMain } from '../plant/cli';
 
 /**
@@ -102,7 +102,8 @@ function printReport(r: FlowReport, io: Io): void {
   }
 }
 
-interface Target {
+/** One station to diff or deploy: from the command line or from an inventory (inventoryTargets). */
+export interface Target {
   name: string;
   url: string;
   flow: string;
@@ -157,7 +158,11 @@ async function plan(t: Target, flows: FlowNode[], io: Io): Promise<{ api: AdminC
   return { api, rev, current, merged: mergeFlows(current, flows, t.removeTabs) };
 }
 
-async function deployOne(t: Target, known: PackageTypes, io: Io): Promise<number> {
+/** The steps of a deploy, as each starts (the plant wizard shows them): the deploy itself, then the health check. */
+export type DeployStep = 'deploy' | 'health';
+
+async function deployOne(t: Target, known: PackageTypes, io: Io, step?: (s: DeployStep) => void): Promise<number> {
+  step?.('deploy');
   const flows = validFlow(t, known, io);
   if (!flows) {
     io.err(`${t.name}: not deployed, the flow is invalid`);
@@ -168,6 +173,7 @@ async function deployOne(t: Target, known: PackageTypes, io: Io): Promise<number
   const newRev = await api.deploy(merged, rev, t.type);
   const gone = d.removed.filter((n) => n.type === 'tab' || n.type === 'subflow').map((n) => `${n.id}${typeof n.label === 'string' ? ` "${n.label}"` : ''}`);
   io.out(`${t.name}: deployed ${t.flow} (${t.type}; +${d.added.length} -${d.removed.length} ~${d.changed.length}; rev ${newRev})${gone.length ? `; removed ${gone.join(', ')}` : ''}`);
+  step?.('health');
   // A health report right after the deploy can predate the new nodes' first connection attempts: require it
   // to stay healthy for a settle window (up to 2 s) before calling the station healthy.
   const start = Date.now();
@@ -190,6 +196,23 @@ async function deployOne(t: Target, known: PackageTypes, io: Io): Promise<number
   io.err(`${t.name}: unhealthy after ${t.healthTimeoutS} s (HTTP ${last.status})${down.length ? `: ${down.join('; ')}` : ''}`);
   return EXIT.UNHEALTHY;
 }
+
+/**
+ * Deploy one station of a run (the CLI's loop over its targets, the plant wizard's deploy): every error is the
+ * station's (printed to io.err), so the next station still goes. The exit code: EXIT.OK healthy, EXIT.UNHEALTHY
+ * deployed but unhealthy, other codes not deployed (or failed while deploying).
+ */
+export async function deployTarget(t: Target, known: PackageTypes, io: Io, step?: (s: DeployStep) => void): Promise<number> {
+  try {
+    return await deployOne(t, known, io, step);
+  } catch (err) {
+    io.err(`${t.name}: ${describeError(err)}`);
+    return exitFor(err);
+  }
+}
+
+/** A station's line in a deploy's summary: ok, or failed with its exit code. */
+export const deployOutcome = (code: number): string => (code === EXIT.OK ? 'ok' : `failed (exit ${code})`);
 
 function envFlags(values: string[] | undefined): Record<string, string> {
   const env: Record<string, string> = {};
@@ -287,20 +310,32 @@ function commandLineTarget(a: Args, usage: string, rest: Pick<Target, 'type' | '
   };
 }
 
+/** diff's exit codes, like diff(1) */
+export const DIFF = { SAME: 0, DIFFERS: 1, ERROR: 2 } as const;
+export type DiffCode = (typeof DIFF)[keyof typeof DIFF];
+
+/**
+ * What a deploy of the target's flow would change on the station (the diff printed to io.out): DIFF.SAME or
+ * DIFF.DIFFERS with the diff, DIFF.ERROR when the flow is invalid (problems printed). Throws when the station
+ * cannot be read (unreachable, refused, bad login).
+ */
+export async function diffOne(t: Target, known: PackageTypes, io: Io): Promise<{ code: DiffCode; diff?: FlowDiff }> {
+  const flows = validFlow(t, known, io);
+  if (!flows) {
+    io.err(`${t.flow}: the flow is invalid, a deploy would refuse it`);
+    return { code: DIFF.ERROR };
+  }
+  const { current, merged } = await plan(t, flows, io);
+  const diff = diffFlows(current, merged);
+  io.out(formatDiff(diff));
+  return { code: diff.added.length + diff.removed.length + diff.changed.length ? DIFF.DIFFERS : DIFF.SAME, diff };
+}
+
 /** diff FLOW: exit 0 when a deploy would change nothing, 1 when it would, 2 on any error (an invalid flow too). */
 async function diffCommand(a: Args, known: PackageTypes, io: Io): Promise<number> {
-  const DIFF = { SAME: 0, DIFFERS: 1, ERROR: 2 } as const;
   try {
     const t = commandLineTarget(a, 'diff needs one FLOW and --url', { type: 'nodes', healthTimeoutS: 0 });
-    const flows = validFlow(t, known, io);
-    if (!flows) {
-      io.err(`${t.flow}: the flow is invalid, a deploy would refuse it`);
-      return DIFF.ERROR;
-    }
-    const { current, merged } = await plan(t, flows, io);
-    const d = diffFlows(current, merged);
-    io.out(formatDiff(d));
-    return d.added.length + d.removed.length + d.changed.length ? DIFF.DIFFERS : DIFF.SAME;
+    return (await diffOne(t, known, io)).code;
   } catch (err) {
     io.err(`spotfusion diff: ${describeError(err)}`);
     if (exitFor(err) === EXIT.USAGE) io.err(USAGE);
@@ -346,14 +381,8 @@ export async function main(argv: string[], io: Io, packageRoot: string): Promise
         let worst: number = EXIT.OK;
         const summary: string[] = [];
         for (const t of targets) {
-          let code: number;
-          try {
-            code = await deployOne(t, known, io);
-          } catch (err) {
-            io.err(`${t.name}: ${describeError(err)}`);
-            code = exitFor(err);
-          }
-          summary.push(`${t.name}: ${code === EXIT.OK ? 'ok' : `failed (exit ${code})`}`);
+          const code = await deployTarget(t, known, io);
+          summary.push(`${t.name}: ${deployOutcome(code)}`);
           worst = Math.max(worst, code);
         }
         if (targets.length > 1) io.out(`summary: ${summary.join('; ')}`);
