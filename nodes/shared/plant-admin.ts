@@ -39,7 +39,7 @@ export const PLANT_READ_PERMISSION = 'spotfusion.plant.read';
 export const PLANT_WRITE_PERMISSION = 'spotfusion.plant.write';
 
 /** the package's root (dist/nodes/shared → ../../..): the station template and the node types */
-const PACKAGE_ROOT = join(__dirname, '..', '..', '..');
+export const PACKAGE_ROOT = join(__dirname, '..', '..', '..');
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(ya?ml|json)$/;
 const registered = new WeakSet<object>();
 
@@ -91,12 +91,24 @@ async function writeAtomically(dir: string, file: string, text: string): Promise
 }
 
 /** the saved plant file `raw` (a name), parsed and validated as the CLI does */
-async function openValid(RED: NodeAPI, raw: unknown): Promise<{ name: string; text: string; loaded: LoadedPlant; r: ValidationResult }> {
+export async function openValid(RED: NodeAPI, raw: unknown): Promise<{ name: string; text: string; loaded: LoadedPlant; r: ValidationResult }> {
   const name = fileName(raw);
   const text = await readIfThere(join(plantDir(RED), name));
   if (text === undefined) throw new SpotFusionError('NOT_FOUND', `plant file ${name} is not in ${plantDir(RED)}`);
   const loaded = parsePlant(text, name);
   return { name, text, loaded, r: validateLoaded(loaded) };
+}
+
+/**
+ * `spotfusion plant generate` of a saved, valid plant (openValid) with the package's station template into
+ * <plant folder>/generated/<name>/: the generate endpoint and the wizard's diff and deploy (plant-actions.ts).
+ */
+export function generateSaved(RED: NodeAPI, name: string, loaded: LoadedPlant, r: ValidationResult): { done: boolean; out: string; lines: string[]; errors: string[] } {
+  const out = join(plantDir(RED), 'generated', name.replace(/\.(ya?ml|json)$/, ''));
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const done = generateInto({ ...r, lineOf: loaded.lineOf }, name, out, undefined, PACKAGE_ROOT, { out: (l) => lines.push(l), err: (l) => errors.push(l) });
+  return { done, out, lines, errors };
 }
 
 export function ensurePlantRoutes(RED: NodeAPI): void {
@@ -209,10 +221,7 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
         res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): nothing generated`, problems: r.problems });
         return;
       }
-      const out = join(plantDir(RED), 'generated', name.replace(/\.(ya?ml|json)$/, ''));
-      const lines: string[] = [];
-      const errors: string[] = [];
-      const done = generateInto({ ...r, lineOf: loaded.lineOf }, name, out, undefined, PACKAGE_ROOT, { out: (l) => lines.push(l), err: (l) => errors.push(l) });
+      const { done, out, lines, errors } = generateSaved(RED, name, loaded, r);
       if (!done) {
         res.status(422).json({ ok: false, code: 'INVALID', error: errors[0] ?? 'generation failed', messages: errors });
         return;

@@ -72,8 +72,8 @@ export interface SpotRow {
   measurements: Record<string, { value?: unknown; unit?: unknown; min?: unknown }> | null;
 }
 
-const iso = (v: Date | string | null): string | null => (v === null ? null : v instanceof Date ? v.toISOString() : new Date(v).toISOString());
-const pct = (ok: number, parts: number): number | null => (parts > 0 ? Math.round((1000 * ok) / parts) / 10 : null);
+export const iso = (v: Date | string | null): string | null => (v === null ? null : v instanceof Date ? v.toISOString() : new Date(v).toISOString());
+export const pct = (ok: number, parts: number): number | null => (parts > 0 ? Math.round((1000 * ok) / parts) / 10 : null);
 const worse = (a: number | null, b: number | null): boolean => a !== null && (b === null || a < b);
 
 /** The view from the query rows (pure: the correctness tests feed it rows of their own). */
