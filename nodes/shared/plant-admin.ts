@@ -34,6 +34,7 @@ import { plantGraph } from '../lib/plant/graph';
 import { stationsOf } from '../lib/plant/model';
 import { LoadedPlant, parsePlant, validateLoaded, ValidationResult } from '../lib/plant/validate';
 import { adminRoutes, wrap } from './admin-route';
+import { registerPlantActions } from './plant-actions';
 
 export const PLANT_READ_PERMISSION = 'spotfusion.plant.read';
 export const PLANT_WRITE_PERMISSION = 'spotfusion.plant.write';
@@ -229,4 +230,6 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
       res.json({ ok: true, name, out, messages: lines, warnings: errors });
     }),
   );
+
+  registerPlantActions(RED, app, read, write);
 }
