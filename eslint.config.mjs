@@ -26,6 +26,8 @@ export default tseslint.config(
     rules: { ...security, 'no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }] },
   },
   { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  // the plant wizard's page loads its modules as ES modules in the browser (resources/plant/*.js)
+  { files: ['resources/plant/**/*.js'], languageOptions: { sourceType: 'module', globals: { ...globals.browser } } },
   {
     files: ['nodes/**/*.html'],
     ignores: ['**'],

@@ -15,16 +15,22 @@
  *                                         or JSON text), stored as it is; 422 with the problems when it is
  *                                         invalid unless allowInvalid; 409 when the name is taken unless
  *                                         overwrite                                                        (write)
+ * - POST /spotfusion/plant/check/:name   { text }: what an upload of that text would meet, without storing it: its
+ *                                         problems and whether the name is taken (the page asks first)      (read)
  * - GET  /spotfusion/plant/graph/:name   `spotfusion plant graph` of the saved file: the Mermaid flowchart of
  *                                         lines, stations, devices and the process flow (the viewer's first tab) (read)
  * - POST /spotfusion/plant/generate/:name `spotfusion plant generate` of the saved file (the package's station
  *                                         template) into <plant folder>/generated/<name>/: the files written,
  *                                         or the problems                                                  (write)
+ * - GET  /spotfusion/plant               the wizard's page (resources/plant/index.html): no data in it, so it needs no
+ *                                         login; its modules ask for one (the editor's) before they call the above
+ * - GET  /spotfusion/plant/schema         the plant schema the page draws its forms from                    (read)
  * The same checks as the CLI: nodes/lib/plant/validate.ts, one copy.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { SpotFusionError } from '../lib/errors';
@@ -32,7 +38,7 @@ import { generateInto } from '../lib/plant/cli';
 import { mergePlantText } from '../lib/plant/edit';
 import { plantGraph } from '../lib/plant/graph';
 import { stationsOf } from '../lib/plant/model';
-import { LoadedPlant, parsePlant, validateLoaded, ValidationResult } from '../lib/plant/validate';
+import { LoadedPlant, parsePlant, plantSchema, validateLoaded, ValidationResult } from '../lib/plant/validate';
 import { adminRoutes, wrap } from './admin-route';
 import { registerPlantActions } from './plant-actions';
 
@@ -43,6 +49,14 @@ export const PLANT_WRITE_PERMISSION = 'spotfusion.plant.write';
 export const PACKAGE_ROOT = join(__dirname, '..', '..', '..');
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(ya?ml|json)$/;
 const registered = new WeakSet<object>();
+
+/** the page with the admin root its modules load from (httpAdminRoot, '/' by default) */
+function wizardPage(RED: NodeAPI): string {
+  const set = (RED.settings as unknown as { httpAdminRoot?: unknown }).httpAdminRoot;
+  const root = (typeof set === 'string' && set ? set : '/').replace(/\/?$/, '/');
+  const safe = root.replace(/[^A-Za-z0-9/_.~-]/g, (c) => encodeURIComponent(c));
+  return readFileSync(join(PACKAGE_ROOT, 'resources', 'plant', 'index.html'), 'utf8').replaceAll('%ADMIN_ROOT%', safe);
+}
 
 export function plantDir(RED: NodeAPI): string {
   const s = RED.settings as unknown as { userDir?: string; spotfusion?: { plantDir?: string } };
@@ -83,6 +97,12 @@ function bodyValue(req: Request): unknown {
   return body.value;
 }
 
+function bodyText(req: Request): string {
+  const body = req.body as { text?: unknown } | undefined;
+  if (typeof body?.text !== 'string') throw new SpotFusionError('CONFIG', 'the request body must be JSON { "text": <the plant file\'s text> }');
+  return body.text;
+}
+
 /** write `text` to `file` in `dir` so that a reader (or a crash) sees the old file or the new one, never half */
 async function writeAtomically(dir: string, file: string, text: string): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -116,6 +136,15 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
   const routes = adminRoutes(RED, registered, PLANT_READ_PERMISSION, PLANT_WRITE_PERMISSION);
   if (!routes) return;
   const { app, read, write } = routes;
+  const page = wizardPage(RED);
+
+  app.get('/spotfusion/plant', (_req: Request, res: Response) => {
+    res.set('Cache-Control', 'no-store').type('html').send(page);
+  });
+
+  app.get('/spotfusion/plant/schema', read, (_req: Request, res: Response) => {
+    res.json({ ok: true, schema: plantSchema() });
+  });
 
   app.get(
     '/spotfusion/plant/files',
@@ -186,17 +215,28 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
     write,
     wrap(async (req: Request, res: Response) => {
       const name = fileName(req.params.name);
-      const body = req.body as { text?: unknown; overwrite?: unknown; allowInvalid?: unknown } | undefined;
-      if (typeof body?.text !== 'string') throw new SpotFusionError('CONFIG', 'the request body must be JSON { "text": <the plant file\'s text> }');
-      const r = validateLoaded(parsePlant(body.text, name));
+      const body = req.body as { overwrite?: unknown; allowInvalid?: unknown };
+      const text = bodyText(req);
+      const r = validateLoaded(parsePlant(text, name));
       if (!r.ok && body.allowInvalid !== true) {
         res.status(422).json({ ok: false, code: 'INVALID', error: `${name} has ${r.problems.length} problem(s): not stored (store anyway with allowInvalid)`, valid: false, problems: r.problems });
         return;
       }
       const file = join(plantDir(RED), name);
       if (body.overwrite !== true && (await readIfThere(file)) !== undefined) throw new SpotFusionError('CONFLICT', `plant file ${name} exists: upload under another name, or overwrite it`);
-      await writeAtomically(plantDir(RED), file, body.text);
-      res.json({ ok: true, name, sha: sha(body.text), valid: r.ok, problems: r.problems, summary: summary(r) });
+      await writeAtomically(plantDir(RED), file, text);
+      res.json({ ok: true, name, sha: sha(text), valid: r.ok, problems: r.problems, summary: summary(r) });
+    }),
+  );
+
+  app.post(
+    '/spotfusion/plant/check/:name',
+    read,
+    wrap(async (req: Request, res: Response) => {
+      const name = fileName(req.params.name);
+      const r = validateLoaded(parsePlant(bodyText(req), name));
+      const exists = (await readIfThere(join(plantDir(RED), name))) !== undefined;
+      res.json({ ok: true, name, exists, valid: r.ok, problems: r.problems, summary: summary(r) });
     }),
   );
 

@@ -26,11 +26,18 @@ export interface LoadedPlant {
 
 const SCHEMA_FILE = join(__dirname, '..', '..', 'schemas', 'plant.schema.json');
 let schemaFn: ValidateFunction | undefined;
+let schema: object | undefined;
+
+/** plant.schema.json, read once (the validator's and the wizard's forms') */
+export function plantSchema(): object {
+  schema ??= JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
+  return schema;
+}
 
 function schemaValidator(): ValidateFunction {
   if (!schemaFn) {
     const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    schemaFn = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+    schemaFn = ajv.compile(plantSchema());
   }
   return schemaFn;
 }
