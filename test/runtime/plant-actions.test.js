@@ -17,6 +17,7 @@ const { Runtime } = require('../support/runtime');
 const { freePort } = require('../support/redis-server');
 const { requireService, connectPostgres } = require('../support/services');
 const { station, storeResults } = require('../support/plant-results');
+const { labPlant, labTarget } = require('../support/plant-lab');
 const { AdminClient } = require('../../dist/nodes/lib/deploy/admin-client');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -26,46 +27,7 @@ const WRONG = `wrong-${crypto.randomBytes(8).toString('hex')}`;
 const schema = `sfplantmetrics_${process.pid}`;
 
 const sample = () => YAML.parse(SAMPLE);
-
-/**
- * The sample plant cut to line L1, area UB (L1-UB-010 and L1-UB-020) on the PLC and camera simulators, without
- * central services, each station's edge at a target runtime on loopback (the validator wants one address per
- * device: 127.0.0.1 and localhost).
- */
-function labPlant(ports, deploy = {}) {
-  const p = sample();
-  p.lines = [{ ...p.lines[0], areas: [p.lines[0].areas[0]] }];
-  const edges = [
-    ['127.0.0.1', ports[0]],
-    ['localhost', ports[1]],
-  ];
-  p.lines[0].areas[0].stations.forEach((s, i) => {
-    s.devices.plc = { id: s.devices.plc.id, protocol: 'simulator', tags: s.devices.plc.tags };
-    s.devices.cameras = [{ id: s.devices.cameras[0].id, source: 'simulator', sensor: s.devices.cameras[0].sensor }];
-    s.devices.edge = { id: s.devices.edge.id, address: edges[i][0], port: edges[i][1] };
-  });
-  const ids = new Set(p.lines[0].areas[0].stations.map((s) => s.id));
-  p.processFlow = p.processFlow.filter((s) => ids.has(s.station));
-  p.products = p.products.filter((x) => x.id !== 'WAGON');
-  for (const pr of p.products) for (const sp of pr.spots) for (const k of Object.keys(sp.roi)) if (!k.startsWith('L1-UB')) delete sp.roi[k];
-  p.inspection.models = p.inspection.models.filter((m) => m.id === 'weld-steel');
-  p.inspection.classes = p.inspection.classes.filter((c) => c.id === 'steel');
-  p.weldProcess.rules = p.weldProcess.rules.filter((r) => r.id !== 'alu');
-  delete p.network.services;
-  p.network.deploy = { user: 'admin', healthTimeout: 15, ...deploy };
-  return p;
-}
-
-/** a target station: Node-RED with adminAuth (the same admin password), its simulator slow so it idles */
-async function target() {
-  const rt = await Runtime.create({
-    SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
-    SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
-    SPOTFUSION_DEV_MODE: undefined,
-    PLC_SIM_PERIOD_MS: '600000',
-  });
-  return rt.start();
-}
+const target = () => labTarget(PASSWORD);
 
 /**
  * POST and read the NDJSON answer line by line as it comes: each event with the ms since the request when its
