@@ -128,9 +128,16 @@ function inside(roi, w, h) {
   return cx - hw >= 0 && cy - hh >= 0 && cx + hw <= w && cy + hh <= h;
 }
 
-async function coverageView(main, state) {
-  header(main, 'Camera coverage', 'Each camera\'s sensor with the ROI of every spot it sees (all products). An ROI in red reaches past the sensor.');
-  const seen = coverage(state.value);
+async function coverageView(main, state, product = '') {
+  header(main, 'Camera coverage', 'Each camera\'s sensor with the ROI of every spot it sees. An ROI in red reaches past the sensor.');
+  const pick = el('select', { id: 'pw-coverage-product' }, el('option', { value: '', text: 'all products' }), ...arr(state.value.products).map((p) => el('option', { value: p.id, text: `product ${p.id}` })));
+  pick.value = product;
+  pick.addEventListener('change', () => {
+    coverageView(main, state, pick.value).catch((err) => main.append(el('p', { class: 'pw-bad', text: err.message })));
+  });
+  main.append(el('div', { class: 'pw-row' }, el('label', { for: 'pw-coverage-product', text: 'Show' }), pick));
+  const all = coverage(state.value);
+  const seen = new Map([...all].map(([cam, rois]) => [cam, rois.filter((r) => !product || r.product === product)]));
   const grid = el('div', { class: 'pw-coverage', id: 'pw-coverage' });
   for (const { station } of stationsOf(state.value)) {
     for (const cam of arr(station.devices && station.devices.cameras)) {
@@ -164,7 +171,7 @@ async function coverageView(main, state) {
     }
   }
   const known = new Set(stationsOf(state.value).flatMap(({ station }) => arr(station.devices && station.devices.cameras).map((c) => c.id)));
-  const orphans = [...seen.keys()].filter((c) => !known.has(c));
+  const orphans = [...all.keys()].filter((c) => !known.has(c));
   if (orphans.length) main.append(el('p', { class: 'pw-bad', id: 'pw-orphans', text: `ROIs for cameras the plant does not have: ${orphans.join(', ')}` }));
   main.append(grid);
 }

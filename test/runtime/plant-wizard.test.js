@@ -312,6 +312,13 @@ describe('plant wizard page (/spotfusion/plant) in headless chromium, Node-RED w
       }
     }
     assert.equal(await page.locator('.pw-outside').count(), 0);
+    // one product at a time
+    const first = SAMPLE.products[0];
+    await page.selectOption('#pw-coverage-product', first.id);
+    const shown = await page.$$eval('.pw-roi', (gs) => gs.map((g) => g.getAttribute('data-product')));
+    assert.equal(shown.length, first.spots.reduce((n, x) => n + Object.keys(x.roi).length, 0));
+    assert.ok(shown.every((p) => p === first.id));
+    await page.selectOption('#pw-coverage-product', '');
     await page.screenshot({ path: path.join(ARTIFACTS, 'plant-wizard-coverage.png') });
     // an ROI typed past the sensor, not saved: red in the coverage at once
     await W.step(page, 4);
