@@ -13,6 +13,10 @@ function header(main, title, text) {
 
 /** the action runs on the saved file: offer to save first when the page holds changes */
 function needsSaved(main, state, ctx, again) {
+  if (!state.canWrite) {
+    main.append(el('p', { class: 'pw-empty', id: 'pw-readonly-note', text: 'This login may only read: generate, diff and deploy need a login that may write.' }));
+    return true;
+  }
   if (state.sha && !state.dirty) return false;
   const b = el('button', { type: 'button', class: 'pw-btn pw-primary', id: 'pw-save-first', text: 'Save first' });
   b.addEventListener('click', () => {

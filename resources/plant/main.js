@@ -1,7 +1,7 @@
 // Plant wizard, the page: log in (the editor's login), list the plant files of the station's plant folder, open
 // one, upload one or start a new plant, walk the seven steps (editor.js), look at it in the viewer (views.js), save
 // it, and run generate, diff and deploy (actions.js).
-import { ApiError, LoginNeeded, call, hasToken, login, loginPrompts } from './api.js';
+import { ApiError, LoginNeeded, call, hasToken, login, loginPrompts, whoAmI } from './api.js';
 import * as S from './schema.js';
 import { STEPS } from './steps.js';
 import { Editor } from './editor.js';
@@ -13,7 +13,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(ya?ml|json)$/;
 const $ = (id) => document.getElementById(id);
 
 /** what is open: its name, the sha it was opened at (null: not saved yet), the value, the server's problems */
-const state = { name: '', sha: null, value: null, problems: [], summary: null, dirty: false };
+const state = { name: '', sha: null, value: null, problems: [], summary: null, dirty: false, canWrite: true };
 let editor;
 /** what the main pane shows: { kind: 'step' | 'view' | 'action', index } */
 let showing = null;
@@ -21,7 +21,9 @@ let showing = null;
 function refreshChrome(err) {
   if (err) report(err);
   const open = state.value !== null;
-  $('pw-save').disabled = !open || !state.dirty;
+  $('pw-save').disabled = !open || !state.dirty || !state.canWrite;
+  for (const id of ['pw-new', 'pw-upload-file']) $(id).disabled = !state.canWrite;
+  document.body.classList.toggle('pw-readonly', !state.canWrite);
   const n = state.problems.length;
   const verdict = state.checking ? 'checking…' : n ? `${n} problem${n === 1 ? '' : 's'}` : 'valid';
   $('pw-state').textContent = !open ? '' : `${state.name}${state.dirty ? ' (edited)' : ''} · ${verdict}`;
@@ -45,6 +47,10 @@ function refreshChrome(err) {
 }
 
 function report(err) {
+  if (err instanceof LoginNeeded && !state.canWrite) {
+    toast('this login may only read: saving and the actions need a login that may write', 'error');
+    return;
+  }
   if (err instanceof LoginNeeded) {
     showLogin().catch(report);
     return;
@@ -217,9 +223,13 @@ async function showLogin(given) {
 }
 
 async function start() {
+  const me = await whoAmI();
+  state.canWrite = me.canWrite;
+  $('pw-user-name').textContent = me.user ? `${me.user}${me.canWrite ? '' : ' (read only)'}` : '';
   const r = await call('GET', 'schema');
   S.useSchema(r.schema);
   await listFiles();
+  refreshChrome();
 }
 
 function nav() {

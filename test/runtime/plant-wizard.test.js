@@ -333,6 +333,32 @@ describe('plant wizard page (/spotfusion/plant) in headless chromium, Node-RED w
     await W.settled(page);
   });
 
+  it('a read-only login reads, edits in the page and sees the problems, but cannot save, upload or run the actions', async function () {
+    const r = await rt.request('POST', '/auth/token', { body: { client_id: 'node-red-editor', grant_type: 'password', scope: 'read', username: 'admin', password: PASSWORD } });
+    assert.equal(r.status, 200, r.text);
+    const full = await page.evaluate(() => localStorage.getItem('auth-tokens'));
+    await page.evaluate((t) => localStorage.setItem('auth-tokens', JSON.stringify({ access_token: t, token_type: 'Bearer' })), r.json.access_token);
+    try {
+      await page.reload();
+      await page.waitForFunction(() => /\(read only\)/.test(document.querySelector('#pw-user-name').textContent));
+      assert.equal(await page.isDisabled('#pw-new'), true);
+      assert.equal(await page.isDisabled('#pw-upload-file'), true);
+      await W.openFile(page, 'plant.yaml');
+      await W.typeInto(page, 'plant.version', '');
+      await W.settled(page);
+      assert.match(await W.errorAt(page, 'plant.version'), /must NOT have fewer than 1 characters/);
+      assert.equal(await page.isDisabled('#pw-save'), true, 'no save for a read-only login');
+      await page.click('#pw-action-generate');
+      assert.match(await page.textContent('#pw-readonly-note'), /may only read/);
+      assert.equal(await page.locator('#pw-generate').count(), 0);
+      assert.equal(fs.readFileSync(path.join(dir, 'plant.yaml'), 'utf8'), SAMPLE_TEXT);
+    } finally {
+      await page.evaluate((t) => localStorage.setItem('auth-tokens', t), full);
+      await page.reload();
+      await page.waitForFunction(() => document.querySelector('#pw-files option[value="plant.yaml"]'));
+    }
+  });
+
   it('generate writes what `spotfusion plant generate` writes, byte for byte', async function () {
     fs.writeFileSync(path.join(dir, 'gen.yaml'), SAMPLE_TEXT);
     await page.reload();
