@@ -25,6 +25,8 @@
  * - GET  /spotfusion/plant               the wizard's page (resources/plant/index.html): no data in it, so it needs no
  *                                         login; its modules ask for one (the editor's) before they call the above
  * - GET  /spotfusion/plant/schema         the plant schema the page draws its forms from                    (read)
+ * - GET  /spotfusion/plant/me             the login's user and whether it may write here (a token's scope, which
+ *                                         Node-RED's /settings does not tell), so the page offers only what works (read)
  * The same checks as the CLI: nodes/lib/plant/validate.ts, one copy.
  */
 import { createHash } from 'node:crypto';
@@ -56,6 +58,12 @@ function wizardPage(RED: NodeAPI): string {
   const root = (typeof set === 'string' && set ? set : '/').replace(/\/?$/, '/');
   const safe = root.replace(/[^A-Za-z0-9/_.~-]/g, (c) => encodeURIComponent(c));
   return readFileSync(join(PACKAGE_ROOT, 'resources', 'plant', 'index.html'), 'utf8').replaceAll('%ADMIN_ROOT%', safe);
+}
+
+/** Node-RED's rule (editor-api auth/permissions.js) for the write permission against a token's scope */
+function mayWrite(scope: unknown): boolean {
+  const scopes = Array.isArray(scope) ? scope : [scope];
+  return scopes.some((x) => x === '*' || x === PLANT_WRITE_PERMISSION || x === 'write' || x === '*.write');
 }
 
 export function plantDir(RED: NodeAPI): string {
@@ -140,6 +148,11 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
 
   app.get('/spotfusion/plant', (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store').type('html').send(page);
+  });
+
+  app.get('/spotfusion/plant/me', read, (req: Request, res: Response) => {
+    const r = req as Request & { user?: { username?: string }; authInfo?: { scope?: unknown } };
+    res.json({ ok: true, user: r.user?.username ?? null, canWrite: !r.user || mayWrite(r.authInfo?.scope) });
   });
 
   app.get('/spotfusion/plant/schema', read, (_req: Request, res: Response) => {

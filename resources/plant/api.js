@@ -93,15 +93,7 @@ export async function login(username, password) {
   window.localStorage.setItem('auth-tokens', JSON.stringify(tokens));
 }
 
-/**
- * What this login may do: the user and permissions Node-RED's settings give ('*' all, 'read' every read
- * permission, or a list); without adminAuth there is no user and everything is allowed.
- */
+/** what this login may do here: its user (null without adminAuth) and whether it may save and run the actions */
 export async function whoAmI() {
-  const res = await fetch(`${ROOT}settings`, { headers: headers(false), credentials: 'same-origin' });
-  if (res.status === 401) throw new LoginNeeded('log in to the Node-RED editor');
-  const s = res.ok ? await res.json() : {};
-  const perms = s.user ? s.user.permissions : '*';
-  const list = Array.isArray(perms) ? perms : [perms];
-  return { user: s.user ? s.user.username : null, canWrite: list.includes('*') || list.includes('spotfusion.plant.write') };
+  return call('GET', 'me');
 }
