@@ -6,7 +6,6 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const bcrypt = require('bcryptjs');
 const { Runtime, bareEnv } = require('../support/runtime');
 const { freePort } = require('../support/redis-server');
 const { AdminClient } = require('../../dist/nodes/lib/deploy/admin-client');
@@ -40,11 +39,7 @@ const STATION_FLOW = [
 ];
 
 async function station() {
-  const rt = await Runtime.create({
-    SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
-    SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
-    SPOTFUSION_DEV_MODE: undefined,
-  });
+  const rt = await Runtime.withAdminAuth(PASSWORD);
   return rt.start();
 }
 

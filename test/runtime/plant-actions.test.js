@@ -11,7 +11,6 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const bcrypt = require('bcryptjs');
 const YAML = require('yaml');
 const { Runtime } = require('../support/runtime');
 const { freePort } = require('../support/redis-server');
@@ -101,10 +100,7 @@ describe('plant wizard actions under adminAuth: metrics, diff and deploy', funct
     pg = await connectPostgres();
     await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     targets.push(...(await Promise.all([target(), target()])));
-    rt = await Runtime.create({
-      SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
-      SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
-      SPOTFUSION_DEV_MODE: undefined,
+    rt = await Runtime.withAdminAuth(PASSWORD, {
       // the stations' login, for the admin server only: the browser never sends it
       SPOTFUSION_DEPLOY_PASSWORD: PASSWORD,
       SF_TEST_WRONG_PASSWORD: WRONG,

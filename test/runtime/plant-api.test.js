@@ -6,26 +6,13 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const bcrypt = require('bcryptjs');
 const { Runtime } = require('../support/runtime');
+const { fileTree } = require('../support/plant-lab');
 const os = require('node:os');
 const { validatePlantFile } = require('../../dist/nodes/lib/plant/validate');
 const { plantMain } = require('../../dist/nodes/lib/plant/cli');
 
 const ROOT = path.join(__dirname, '..', '..');
-/** every file under dir, relative, with its bytes */
-function tree(dir) {
-  const out = {};
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const SAMPLE = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'plant.yaml'), 'utf8');
 
@@ -38,11 +25,7 @@ describe('plant wizard endpoints under adminAuth', function () {
   let dir;
 
   before(async function () {
-    rt = await Runtime.create({
-      SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
-      SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
-      SPOTFUSION_DEV_MODE: undefined,
-    });
+    rt = await Runtime.withAdminAuth(PASSWORD);
     dir = path.join(rt.userDir, 'plant');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'plant.yaml'), SAMPLE);
@@ -194,7 +177,7 @@ describe('plant wizard endpoints under adminAuth', function () {
     try {
       const io = { out: () => undefined, err: (l) => assert.fail(l) };
       assert.equal(plantMain(['generate', path.join(dir, 'gen.yaml'), '--out', cliOut], io, ROOT), 0);
-      assert.deepEqual(tree(r.json.out), tree(cliOut));
+      assert.deepEqual(fileTree(r.json.out), fileTree(cliOut));
     } finally {
       fs.rmSync(cliOut, { recursive: true, force: true });
     }

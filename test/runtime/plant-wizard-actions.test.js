@@ -9,7 +9,6 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const bcrypt = require('bcryptjs');
 const YAML = require('yaml');
 const { Runtime } = require('../support/runtime');
 const { freePort } = require('../support/redis-server');
@@ -50,10 +49,7 @@ describe('plant wizard page: metrics, diff and deploy in headless chromium (real
       throw err;
     }
     target = await labTarget(PASSWORD);
-    rt = await Runtime.create({
-      SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
-      SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
-      SPOTFUSION_DEV_MODE: undefined,
+    rt = await Runtime.withAdminAuth(PASSWORD, {
       // the stations' login and the database's, for the admin server only: the page never sends or sees them
       SPOTFUSION_DEPLOY_PASSWORD: PASSWORD,
       DATABASE_USER: 'postgres',

@@ -10,9 +10,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const bcrypt = require('bcryptjs');
 const YAML = require('yaml');
 const { Runtime } = require('../support/runtime');
+const { fileTree } = require('../support/plant-lab');
 const { launchChromium, coverResources } = require('../support/browser');
 const W = require('../support/plant-wizard');
 const { plantMain } = require('../../dist/nodes/lib/plant/cli');
@@ -30,18 +30,6 @@ function cli(args) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-function tree(dir) {
-  const out = {};
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** every station of a plant value with its path parts */
 function stations(plant) {
@@ -71,11 +59,7 @@ describe('plant wizard page (/spotfusion/plant) in headless chromium, Node-RED w
       fs.rmSync(profile, { recursive: true, force: true });
       throw err;
     }
-    rt = await Runtime.create({
-      SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(PASSWORD, 8),
-      SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
-      SPOTFUSION_DEV_MODE: undefined,
-    });
+    rt = await Runtime.withAdminAuth(PASSWORD);
     dir = path.join(rt.userDir, 'plant');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'plant.yaml'), SAMPLE_TEXT);
@@ -373,7 +357,7 @@ describe('plant wizard page (/spotfusion/plant) in headless chromium, Node-RED w
     fs.copyFileSync(path.join(dir, 'gen.yaml'), path.join(tmp, 'gen.yaml'));
     const r = cli(['generate', path.join(tmp, 'gen.yaml'), '--out', path.join(tmp, 'out')]);
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual(tree(path.join(dir, 'generated', 'gen')), tree(path.join(tmp, 'out')));
+    assert.deepEqual(fileTree(path.join(dir, 'generated', 'gen')), fileTree(path.join(tmp, 'out')));
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 });

@@ -2,10 +2,8 @@
 // A plant small enough to deploy in a test: the sample (docs/plant.yaml) cut to line L1, area UB (L1-UB-010 and
 // L1-UB-020) on the PLC and camera simulators, without central services, each station's edge on loopback
 // (127.0.0.1 and localhost: the validator wants one address per device), and the target stations to deploy it to.
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const bcrypt = require('bcryptjs');
 const YAML = require('yaml');
 const { Runtime } = require('./runtime');
 
@@ -38,13 +36,24 @@ function labPlant(ports, deploy = {}) {
 
 /** a target station: Node-RED with adminAuth (admin's password `password`), its simulator slow so it idles */
 async function labTarget(password) {
-  const rt = await Runtime.create({
-    SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(password, 8),
-    SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'),
-    SPOTFUSION_DEV_MODE: undefined,
+  const rt = await Runtime.withAdminAuth(password, {
     PLC_SIM_PERIOD_MS: '600000',
   });
   return rt.start();
 }
 
-module.exports = { labPlant, labTarget };
+/** every file under `dir`, by its path relative to `dir`, with its text (generated output compared tree to tree) */
+function fileTree(dir) {
+  const out = {};
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+module.exports = { labPlant, labTarget, fileTree };

@@ -3,11 +3,13 @@
 // the same path as `npm start` and a production start. SPOTFUSION_RED_JS picks another Node-RED (5.x);
 // the Node binary is the one running the tests (Node 22 under .ci/node22.sh).
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 const https = require('node:https');
+const bcrypt = require('bcryptjs');
 const { freePort } = require('./redis-server');
 const { prepareUserDir, ROOT } = require('../../scripts/userdir.cjs');
 
@@ -75,6 +77,14 @@ class Runtime {
     this.installed = installed;
     this.stdout = '';
     this.stderr = '';
+  }
+
+  /**
+   * A runtime with adminAuth on, as a station runs: user `admin` with `password`, a fresh credential secret, no
+   * dev mode; `env` on top (a value of undefined removes a variable).
+   */
+  static withAdminAuth(password, env = {}, opts = {}) {
+    return Runtime.create({ SPOTFUSION_ADMIN_PASSWORD_HASH: bcrypt.hashSync(password, 8), SPOTFUSION_CREDENTIAL_SECRET: crypto.randomBytes(24).toString('hex'), SPOTFUSION_DEV_MODE: undefined, ...env }, opts);
   }
 
   static async create(env = {}, opts = {}) {
