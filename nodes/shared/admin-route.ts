@@ -5,7 +5,7 @@
  */
 import type { NodeAPI } from 'node-red';
 import type { Request, Response, RequestHandler } from 'express';
-import { describeError } from '../lib/errors';
+import { SpotFusionError, describeError } from '../lib/errors';
 
 type Route = (path: string, ...h: RequestHandler[]) => void;
 export interface AdminRoutes {
@@ -44,13 +44,29 @@ export function statusOf(err: unknown): number {
   return 400;
 }
 
+/**
+ * A refusal whose answer says more than its reason (the problems of an invalid plant, the messages of a failed
+ * generation): wrap() adds `details` to the JSON beside ok, code and error.
+ */
+export class Refusal extends SpotFusionError {
+  constructor(
+    code: string,
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(code, message);
+  }
+}
+
 export function wrap(handler: Handler): RequestHandler {
   return (req, res) => {
     // a handler that throws before its first await rejects here too
     Promise.resolve()
       .then(() => handler(req as Request, res as Response))
       .catch((err: unknown) => {
-        if (!res.headersSent) res.status(statusOf(err)).json({ ok: false, code: (err as { code?: string }).code ?? 'ERROR', error: describeError(err) });
+        if (res.headersSent) return;
+        const details = err instanceof Refusal ? err.details : {};
+        res.status(statusOf(err)).json({ ...details, ok: false, code: (err as { code?: string }).code ?? 'ERROR', error: describeError(err) });
       });
   };
 }

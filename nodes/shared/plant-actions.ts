@@ -25,9 +25,8 @@ import { formatDiff } from '../lib/deploy/flow-diff';
 import { parsePgSettings, pgDriver, PgConnection } from '../lib/pg/client';
 import { iso, pct } from '../lib/spc/plant';
 import { Plant, stationsOf } from '../lib/plant/model';
-import { ValidationResult } from '../lib/plant/validate';
 import { AdminRoutes, wrap } from './admin-route';
-import { generateSaved, openValid, PACKAGE_ROOT } from './plant-admin';
+import { generateSaved, openValid, PACKAGE_ROOT, validPlant } from './plant-admin';
 
 /**
  * The database login, from this server's environment: DATABASE_PASSWORD as the stations have it (the sample plant's
@@ -40,13 +39,6 @@ const DATABASE_DEFAULTS = { port: 5432, name: 'spotfusion', schema: 'public' } a
 
 /** plants with a diff or deploy running (one at a time per plant file: both generate into its folder) */
 const running = new Set<string>();
-
-/** The plant of an opened file, or a 422 answer with its problems (and undefined). */
-function validPlant(res: Response, r: ValidationResult, what: string): Plant | undefined {
-  if (r.ok && r.plant) return r.plant;
-  res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): ${what}`, problems: r.problems });
-  return undefined;
-}
 
 function hoursOf(raw: unknown): number {
   if (raw === undefined || raw === '') return 24;
@@ -210,26 +202,19 @@ export function registerPlantActions(RED: NodeAPI, app: AdminRoutes['app'], read
     wrap(async (req: Request, res: Response) => {
       const hours = hoursOf(req.query.hours);
       const { r } = await openValid(RED, req.params.name);
-      const plant = validPlant(res, r, 'no metrics');
-      if (!plant) return;
-      res.json(await plantMetrics(plant, hours, process.env));
+      res.json(await plantMetrics(validPlant(r, 'no metrics'), hours, process.env));
     }),
   );
 
   const action = (kind: Action) =>
     wrap(async (req: Request, res: Response) => {
       const { name, loaded, r } = await openValid(RED, req.params.name);
-      const plant = validPlant(res, r, kind === 'diff' ? 'nothing to diff' : 'nothing deployed');
-      if (!plant) return;
+      const plant = validPlant(r, kind === 'diff' ? 'nothing to diff' : 'nothing deployed');
       const only = onlyOf(req.body, plant);
       if (running.has(name)) throw new SpotFusionError('CONFLICT', `a diff or deploy of ${name} is running: wait for it to end`);
       running.add(name);
       try {
         const g = generateSaved(RED, name, loaded, r);
-        if (!g.done) {
-          res.status(422).json({ ok: false, code: 'INVALID', error: g.errors[0] ?? 'generation failed', messages: g.errors });
-          return;
-        }
         const targets = inventoryTargets(join(g.out, 'stations.yaml'), only);
         await run(kind, targets, res);
       } finally {

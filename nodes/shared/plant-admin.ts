@@ -39,9 +39,9 @@ import { SpotFusionError } from '../lib/errors';
 import { generateInto } from '../lib/plant/cli';
 import { mergePlantText } from '../lib/plant/edit';
 import { plantGraph } from '../lib/plant/graph';
-import { stationsOf } from '../lib/plant/model';
+import { Plant, stationsOf } from '../lib/plant/model';
 import { LoadedPlant, parsePlant, plantSchema, validateLoaded, ValidationResult } from '../lib/plant/validate';
-import { adminRoutes, wrap } from './admin-route';
+import { adminRoutes, Refusal, wrap } from './admin-route';
 import { registerPlantActions } from './plant-actions';
 
 export const PLANT_READ_PERMISSION = 'spotfusion.plant.read';
@@ -105,6 +105,17 @@ function bodyValue(req: Request): unknown {
   return body.value;
 }
 
+/** 422 for a plant that `plant validate` refuses: its problems in the answer; `what` says what did not happen */
+export function plantInvalid(r: ValidationResult, what: string): Refusal {
+  return new Refusal('INVALID', `the plant has ${r.problems.length} problem(s): ${what}`, { valid: false, problems: r.problems });
+}
+
+/** the plant of a validation, or the 422 refusal */
+export function validPlant(r: ValidationResult, what: string): Plant {
+  if (!r.ok || !r.plant) throw plantInvalid(r, what);
+  return r.plant;
+}
+
 function bodyText(req: Request): string {
   const body = req.body as { text?: unknown } | undefined;
   if (typeof body?.text !== 'string') throw new SpotFusionError('CONFIG', 'the request body must be JSON { "text": <the plant file\'s text> }');
@@ -132,12 +143,13 @@ export async function openValid(RED: NodeAPI, raw: unknown): Promise<{ name: str
  * `spotfusion plant generate` of a saved, valid plant (openValid) with the package's station template into
  * <plant folder>/generated/<name>/: the generate endpoint and the wizard's diff and deploy (plant-actions.ts).
  */
-export function generateSaved(RED: NodeAPI, name: string, loaded: LoadedPlant, r: ValidationResult): { done: boolean; out: string; lines: string[]; errors: string[] } {
+export function generateSaved(RED: NodeAPI, name: string, loaded: LoadedPlant, r: ValidationResult): { out: string; lines: string[]; errors: string[] } {
   const out = join(plantDir(RED), 'generated', name.replace(/\.(ya?ml|json)$/, ''));
   const lines: string[] = [];
   const errors: string[] = [];
   const done = generateInto({ ...r, lineOf: loaded.lineOf }, name, out, undefined, PACKAGE_ROOT, { out: (l) => lines.push(l), err: (l) => errors.push(l) });
-  return { done, out, lines, errors };
+  if (!done) throw new Refusal('INVALID', errors[0] ?? 'generation failed', { messages: errors });
+  return { out, lines, errors };
 }
 
 export function ensurePlantRoutes(RED: NodeAPI): void {
@@ -207,10 +219,7 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
       const value = bodyValue(req);
       const body = req.body as { base?: unknown; allowInvalid?: unknown };
       const r = validateValue(value);
-      if (!r.ok && body.allowInvalid !== true) {
-        res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): not saved (save anyway with allowInvalid)`, valid: false, problems: r.problems });
-        return;
-      }
+      if (!r.ok && body.allowInvalid !== true) throw plantInvalid(r, 'not saved (save anyway with allowInvalid)');
       const dir = plantDir(RED);
       const file = join(dir, name);
       const current = await readIfThere(file);
@@ -231,10 +240,7 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
       const body = req.body as { overwrite?: unknown; allowInvalid?: unknown };
       const text = bodyText(req);
       const r = validateLoaded(parsePlant(text, name));
-      if (!r.ok && body.allowInvalid !== true) {
-        res.status(422).json({ ok: false, code: 'INVALID', error: `${name} has ${r.problems.length} problem(s): not stored (store anyway with allowInvalid)`, valid: false, problems: r.problems });
-        return;
-      }
+      if (!r.ok && body.allowInvalid !== true) throw plantInvalid(r, `${name} not stored (store anyway with allowInvalid)`);
       const file = join(plantDir(RED), name);
       if (body.overwrite !== true && (await readIfThere(file)) !== undefined) throw new SpotFusionError('CONFLICT', `plant file ${name} exists: upload under another name, or overwrite it`);
       await writeAtomically(plantDir(RED), file, text);
@@ -258,11 +264,7 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
     read,
     wrap(async (req: Request, res: Response) => {
       const { name, r } = await openValid(RED, req.params.name);
-      if (!r.ok || !r.plant) {
-        res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): no graph`, problems: r.problems });
-        return;
-      }
-      res.json({ ok: true, name, mermaid: plantGraph(r.plant) });
+      res.json({ ok: true, name, mermaid: plantGraph(validPlant(r, 'no graph')) });
     }),
   );
 
@@ -271,15 +273,8 @@ export function ensurePlantRoutes(RED: NodeAPI): void {
     write,
     wrap(async (req: Request, res: Response) => {
       const { name, loaded, r } = await openValid(RED, req.params.name);
-      if (!r.ok) {
-        res.status(422).json({ ok: false, code: 'INVALID', error: `the plant has ${r.problems.length} problem(s): nothing generated`, problems: r.problems });
-        return;
-      }
-      const { done, out, lines, errors } = generateSaved(RED, name, loaded, r);
-      if (!done) {
-        res.status(422).json({ ok: false, code: 'INVALID', error: errors[0] ?? 'generation failed', messages: errors });
-        return;
-      }
+      validPlant(r, 'nothing generated');
+      const { out, lines, errors } = generateSaved(RED, name, loaded, r);
       res.json({ ok: true, name, out, messages: lines, warnings: errors });
     }),
   );
