@@ -234,6 +234,21 @@ describe('plant wizard page (/spotfusion/plant) in headless chromium, Node-RED w
     const changed = orig.map((l, i) => (l === after[i] ? -1 : i)).filter((i) => i >= 0);
     assert.equal(changed.length, 1, 'one line changed');
     assert.match(after[changed[0]], /^ {12}name: "?Body side inner, new fixture"?$/);
+    // a structural edit (a list item added) lets the YAML library write the file anew: the page says so, and the
+    // comments are still there
+    await W.step(page, 1);
+    await page.click('#pw-form button[data-action="add"][data-path="lines[1].areas"]');
+    await W.fillLeaf(page, 'lines[1].areas[1].id', 'BS2');
+    await W.fillLeaf(page, 'lines[1].areas[1].name', 'Body side, second cell');
+    await W.settled(page);
+    // the new area has no station yet: saved anyway, on purpose
+    await page.click('#pw-save');
+    await page.click('#pw-save-anyway');
+    await page.waitForFunction(() => /written anew/.test(document.querySelector('#pw-toast').textContent));
+    const text = fs.readFileSync(path.join(dir, 'round.yaml'), 'utf8');
+    const comments = (t) => t.split('\n').filter((l) => /^\s*#/.test(l));
+    assert.deepEqual(comments(text), comments(SAMPLE_TEXT), 'every comment line kept');
+    assert.equal(YAML.parse(text).lines[1].areas[1].name, 'Body side, second cell');
   });
 
   it('uploads a plant file from disk; an invalid one or a taken name only after asking', async function () {
