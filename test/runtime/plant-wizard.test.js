@@ -251,6 +251,31 @@ describe('plant wizard page (/spotfusion/plant) in headless chromium, Node-RED w
     assert.equal(YAML.parse(text).lines[1].areas[1].name, 'Body side, second cell');
   });
 
+  it('a file changed on the server since it was opened: save refuses and says so, the edits stay in the page', async function () {
+    fs.writeFileSync(path.join(dir, 'conflict.yaml'), SAMPLE_TEXT);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#pw-files option[value="conflict.yaml"]'));
+    await W.openFile(page, 'conflict.yaml');
+    await W.typeInto(page, 'plant.name', 'Demo body shop, edited in the page');
+    const theirs = `${SAMPLE_TEXT}# a note someone added meanwhile\n`;
+    fs.writeFileSync(path.join(dir, 'conflict.yaml'), theirs);
+    await W.settled(page);
+    expected = [/status of 409/];
+    await page.click('#pw-save');
+    await page.waitForSelector('#pw-dialog h2:has-text("The file changed")');
+    assert.match(await page.textContent('#pw-dialog'), /changed since it was opened/);
+    await page.click('#pw-dialog button[value="ok"]');
+    assert.equal(fs.readFileSync(path.join(dir, 'conflict.yaml'), 'utf8'), theirs, 'the other change is kept');
+    assert.match(await W.stateText(page), /conflict\.yaml \(edited\)/);
+    assert.equal(await page.inputValue(W.field('plant.name')), 'Demo body shop, edited in the page');
+    // opening another file asks before the edits go
+    await page.selectOption('#pw-files', 'plant.yaml');
+    await page.click('#pw-open');
+    await page.waitForSelector('#pw-dialog h2:has-text("Unsaved changes")');
+    await page.click('#pw-dialog button[value="drop"]');
+    await page.waitForFunction(() => document.querySelector('#pw-state').textContent.startsWith('plant.yaml · '));
+  });
+
   it('uploads a plant file from disk; an invalid one or a taken name only after asking', async function () {
     await page.setInputFiles('#pw-upload-file', { name: 'up.yaml', mimeType: 'application/yaml', buffer: Buffer.from(SAMPLE_TEXT) });
     await page.waitForSelector('#pw-name');
