@@ -3,7 +3,7 @@
 // over loopback: the instance against the nodeset's VisionSystemType, the state machine walked with the spec's
 // methods, recipes prepared and used by the next part, one ResultReadyEvent per part (from a real enrich node) and
 // the result fetched by id, faults to Error, security (unknown client certificate refused until trusted, anonymous
-// refused, username/password over SignAndEncrypt accepted), and redeploys that leave no server or socket behind.
+// refused, username/password over SignAndEncrypt accepted), and 100 redeploys that leave no server, socket, session or subscription behind.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -498,22 +498,28 @@ describe('opcua-mv: the station as an OPC UA Machine Vision server', function ()
     }
   });
 
-  it('20 redeploys leave no server, socket or session behind; close frees the port within seconds', async function () {
-    this.timeout(180000);
+  it('100 redeploys leave no server, socket, session or subscription behind; close frees the port within seconds', async function () {
+    this.timeout(300000);
     port = await freePort();
     const before = tcpHandles();
-    for (let i = 0; i < 20; i++) {
-      await helper.load(NODES, flow(port, pki), CREDS);
-      await helper.getNode('srv').ready;
-      if (i % 5 === 0) {
-        // a live session at unload time must not keep anything open either
+    let sessions = 0;
+    for (let i = 0; i < 100; i++) {
+      // the client's certificate trusted by the server's settings: the test runs alone too
+      await helper.load(NODES, flow(port, pki, { server: { trustUnknownClients: true } }), CREDS);
+      const vision = await helper.getNode('srv').ready;
+      if (i % 10 === 0) {
+        // a live session with an event subscription at unload time must not keep anything open either
         const c = await connect(port, clientPki).catch((err) => {
           throw new Error(`connect on redeploy ${i}: ${err.message}`);
         });
-        assert.ok(c.session);
-        // leave the session open: the server's close must end it
+        const sub = await c.session.createSubscription2({ requestedPublishingInterval: 100, publishingEnabled: true, requestedMaxKeepAliveCount: 10, requestedLifetimeCount: 100 });
+        sub.on('error', () => undefined);
+        await sub.monitor({ nodeId: 'ns=1;s=VisionSystem_ST1', attributeId: opcua.AttributeIds.EventNotifier }, { filter: opcua.constructEventFilter(['EventType']), queueSize: 10 }, opcua.TimestampsToReturn.Neither);
+        assert.deepEqual(vision.clients, { sessions: 1, subscriptions: 1 }, `redeploy ${i}`);
+        sessions += 1;
+        // leave the session and its subscription open: the server's close must end them
         c.client.on('close', () => undefined);
-        helper.getNode('srv').vision.on('state', () => undefined);
+        vision.on('state', () => undefined);
         const started = Date.now();
         await helper.unload();
         assert.ok(Date.now() - started < 5000, `close took ${Date.now() - started} ms`);
@@ -523,6 +529,7 @@ describe('opcua-mv: the station as an OPC UA Machine Vision server', function ()
       }
       assert.equal(await portFree(port), true, `the port is free after redeploy ${i}`);
     }
+    assert.equal(sessions, 10);
     await until(() => tcpHandles() <= before, 5000, `TCP handles back to ${before} (now ${tcpHandles()})`);
   });
 });

@@ -262,6 +262,12 @@ export class VisionServer extends EventEmitter<Events> {
     await server.start();
   }
 
+  /** sessions and subscriptions open now (both 0 once stopped) */
+  get clients(): { sessions: number; subscriptions: number } {
+    const engine = this.server?.engine;
+    return { sessions: engine?.currentSessionCount ?? 0, subscriptions: engine?.currentSubscriptionCount ?? 0 };
+  }
+
   /** shut the server down: every session and socket closed (no grace period) */
   async stop(): Promise<void> {
     this.stopping = true;
