@@ -28,12 +28,14 @@ const { performance } = require('node:perf_hooks');
 const ROOT = path.join(__dirname, '..');
 const USER = { username: 'bench', password: 'bench-password-not-secret' };
 
-if (process.argv[2] === '--client') {
+// the MES client and its login are also what bench/opcua-station.bench.cjs uses (it forks this file with --client)
+module.exports = { USER };
+if (require.main === module && process.argv[2] === '--client') {
   runClient(process.argv[3], process.argv[4]).catch((err) => {
     process.send({ type: 'error', message: String(err && err.message) });
     process.exit(1);
   });
-} else {
+} else if (require.main === module) {
   main().catch((err) => {
     console.error(err);
     process.exit(1);
