@@ -111,9 +111,7 @@ describe('plant wizard actions under adminAuth: metrics, diff and deploy', funct
     fs.mkdirSync(dir, { recursive: true });
     await rt.start();
     admin = await rt.token('admin', PASSWORD);
-    const r = await rt.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope: 'read', username: 'admin', password: PASSWORD } });
-    assert.equal(r.status, 200, r.text);
-    reader = r.json.access_token;
+    reader = await rt.token('admin', PASSWORD, 'read');
   });
 
   after(async function () {

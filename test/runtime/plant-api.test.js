@@ -32,9 +32,7 @@ describe('plant wizard endpoints under adminAuth', function () {
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a plant file');
     await rt.start();
     admin = await rt.token('admin', PASSWORD);
-    const r = await rt.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope: 'read', username: 'admin', password: PASSWORD } });
-    assert.equal(r.status, 200, r.text);
-    reader = r.json.access_token;
+    reader = await rt.token('admin', PASSWORD, 'read');
   });
 
   after(async function () {

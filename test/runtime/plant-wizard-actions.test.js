@@ -12,7 +12,7 @@ const path = require('node:path');
 const YAML = require('yaml');
 const { Runtime } = require('../support/runtime');
 const { freePort } = require('../support/redis-server');
-const { launchChromium, coverResources } = require('../support/browser');
+const { launchChromium, watchedPage } = require('../support/browser');
 const { requireService, connectPostgres } = require('../support/services');
 const { station, storeResults } = require('../support/plant-results');
 const { labPlant, labTarget } = require('../support/plant-lab');
@@ -70,16 +70,12 @@ describe('plant wizard page: metrics, diff and deploy in headless chromium (real
     await storeResults(schema, parts);
     await rt.start();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(e.stack || e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    stopCoverage = await coverResources(page);
+    ({ page, errors, stopCoverage } = await watchedPage(browser));
     await W.openWizard(page, rt.port, PASSWORD);
   });
 
   afterEach(function () {
-    const left = errors;
-    errors = [];
+    const left = errors.splice(0);
     assert.deepEqual(left, [], 'console errors on the page');
   });
 

@@ -13,7 +13,7 @@ const crypto = require('node:crypto');
 const YAML = require('yaml');
 const { Runtime } = require('../support/runtime');
 const { fileTree } = require('../support/plant-lab');
-const { launchChromium, coverResources } = require('../support/browser');
+const { launchChromium, watchedPage } = require('../support/browser');
 const W = require('../support/plant-wizard');
 const { plantMain } = require('../../dist/nodes/lib/plant/cli');
 
@@ -65,16 +65,12 @@ describe('plant wizard page (/spotfusion/plant) in headless chromium, Node-RED w
     fs.writeFileSync(path.join(dir, 'plant.yaml'), SAMPLE_TEXT);
     await rt.start();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(e.stack || e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    stopCoverage = await coverResources(page);
+    ({ page, errors, stopCoverage } = await watchedPage(browser));
     await W.openWizard(page, rt.port, PASSWORD);
   });
 
   afterEach(function () {
-    const left = errors.filter((e) => !expected.some((x) => x.test(e)));
-    errors = [];
+    const left = errors.splice(0).filter((e) => !expected.some((x) => x.test(e)));
     expected = [];
     assert.deepEqual(left, [], 'console errors on the page');
   });

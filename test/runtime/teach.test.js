@@ -11,7 +11,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const http = require('node:http');
 const bcrypt = require('bcryptjs');
-const { launchChromium, coverResources, nodeRedTipsBug } = require('../support/browser');
+const { launchChromium, watchedPage } = require('../support/browser');
 const { Runtime } = require('../support/runtime');
 const { ROOT } = require('../../scripts/userdir.cjs');
 const sharp = require('sharp');
@@ -90,12 +90,8 @@ describe('teach view: a recipe drawn on a live frame in the editor', function ()
 
   /** the editor with the deployed station loaded, the recipe dialog open and the teach view open in front */
   async function openTeach() {
-    const page = await browser.newPage();
+    const { page, errors, stopCoverage: covered } = await watchedPage(browser);
     await page.setViewportSize({ width: 1600, height: 1000 });
-    const covered = await coverResources(page);
-    const errors = [];
-    page.on('pageerror', (e) => nodeRedTipsBug(e) || errors.push(e.stack || e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(`http://127.0.0.1:${rt.port}/`);
     await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node && RED.nodes.node('rc1') && window.SpotFusionTeach, undefined, { timeout: 30000 });
     await page.evaluate(() => RED.editor.editConfig('', 'spotfusion-recipe-config', 'rc1'));
@@ -547,9 +543,7 @@ describe('teach endpoints under adminAuth: permissions, sizes, ids', function ()
     await rt.start();
     admin = await rt.token('admin', PASSWORD);
     // the same user with a read-only login (scope "read"): spotfusion.teach.read, not .write
-    const r = await rt.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope: 'read', username: 'admin', password: PASSWORD } });
-    assert.equal(r.status, 200, r.text);
-    reader = r.json.access_token;
+    reader = await rt.token('admin', PASSWORD, 'read');
     outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-teach-outside-'));
     const publishers = [
       { id: 'rp1', type: 'result-publish', z: 'tt', name: 'archive in the user dir', sqlite: true, sqliteFile: '', outboxMaxRows: 1000, outboxFullPolicy: 'reject', outboxSync: 'FULL', batchSize: 10, retryMaxMs: 5000, deliveryTimeout: 10000, archivePolicy: 'all', archiveSample: 10, archiveDir: '', archiveMaxAgeDays: 0, archiveMaxMB: 0, x: 300, y: 300, wires: [[]] },

@@ -86,4 +86,18 @@ function nodeRedTipsBug(err) {
   return /reading 'html'/.test(err.message) && /\/red\/red(\.min)?\.js/.test(String(err.stack).split('\n')[1] ?? '');
 }
 
-module.exports = { launchChromium, coverResources, nodeRedTipsBug, CHROMIUM, CHROMIUM_ARGS };
+/**
+ * A new page of `browser` for a zero-error check: its uncaught exceptions (but Node-RED's own tips bug above) and
+ * console errors are pushed to `errors` (the test empties it, never replaces it), and under c8 the coverage of
+ * our resources is started (`stopCoverage` writes it). The page is not opened anywhere yet.
+ */
+async function watchedPage(browser) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => nodeRedTipsBug(e) || errors.push(e.stack || e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const stopCoverage = await coverResources(page);
+  return { page, errors, stopCoverage };
+}
+
+module.exports = { launchChromium, coverResources, watchedPage, nodeRedTipsBug, CHROMIUM, CHROMIUM_ARGS };

@@ -132,8 +132,9 @@ class Runtime {
     return request(this.port, method, urlPath, { tls: this.tls, ...opts });
   }
 
-  async token(username, password) {
-    const r = await this.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password } });
+  /** an admin API token of the user; scope 'read' is a read-only login */
+  async token(username, password, scope = '*') {
+    const r = await this.request('POST', '/auth/token', { body: { client_id: 'node-red-admin', grant_type: 'password', scope, username, password } });
     if (r.status !== 200) throw new Error(`token: ${r.status} ${r.text}`);
     return r.json.access_token;
   }
