@@ -226,6 +226,8 @@ async function start() {
   const me = await whoAmI();
   state.canWrite = me.canWrite;
   $('pw-user-name').textContent = me.user ? `${me.user}${me.canWrite ? '' : ' (read only)'}` : '';
+  // what the login may do shows with its name, before the schema and the file list arrive
+  refreshChrome();
   const r = await call('GET', 'schema');
   S.useSchema(r.schema);
   await listFiles();
