@@ -30,10 +30,18 @@ export const SMOKE_SLOPE_MB_PER_MIN = 8;
  */
 export const SMOKE_MIN_FIT_MIN = 1;
 
-/** The RSS of a process in bytes, from /proc (no request to the process itself). */
+/**
+ * The RSS of a process in bytes, from /proc (no request to the process itself): rss (VmRSS) and its anonymous
+ * part (RssAnon: malloc, V8, buffers) and file part (RssFile: code and files mapped), which tell native growth from
+ * pages of mapped files.
+ */
 export function rssOf(pid) {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile') };
 }
 
 /**
@@ -48,7 +56,7 @@ export function startMemorySampler(rig, everyS) {
   const take = async () => {
     if (busy) return;
     busy = true;
-    const s = { t: (Date.now() - t0) / 1000, rss: rssOf(rig.pid), heapUsed: NaN, heapTotal: NaN, external: NaN, arrayBuffers: NaN };
+    const s = { t: (Date.now() - t0) / 1000, ...rssOf(rig.pid), heapUsed: NaN, heapTotal: NaN, external: NaN, arrayBuffers: NaN };
     try {
       const m = await rig.metrics();
       s.heapUsed = m.spotfusion_nodejs_heap_size_used_bytes;
@@ -124,8 +132,8 @@ export function rssTrend(samples, fromS) {
 /** The samples as CSV: seconds and MB of each series. */
 export function memoryCsv(samples) {
   const f = (v) => (Number.isFinite(v) ? (v / MB).toFixed(2) : '');
-  const lines = ['t_s,rss_mb,heap_used_mb,heap_total_mb,external_mb,array_buffers_mb'];
-  for (const s of samples) lines.push([s.t.toFixed(1), f(s.rss), f(s.heapUsed), f(s.heapTotal), f(s.external), f(s.arrayBuffers)].join(','));
+  const lines = ['t_s,rss_mb,heap_used_mb,heap_total_mb,external_mb,array_buffers_mb,rss_anon_mb,rss_file_mb'];
+  for (const s of samples) lines.push([s.t.toFixed(1), f(s.rss), f(s.heapUsed), f(s.heapTotal), f(s.external), f(s.arrayBuffers), f(s.rssAnon), f(s.rssFile)].join(','));
   return `${lines.join('\n')}\n`;
 }
 
@@ -165,7 +173,7 @@ export function memorySvg(samples, trend, title, { width = 900, height = 420 } =
   out.push(`<rect x="${m.l}" y="${m.t}" width="${w}" height="${h}" fill="none" stroke="#333"/>`);
   if (trend && Number.isFinite(trend.slopeMbPerMin)) {
     const t0 = trend.fromS / 60;
-    out.push(`<line x1="${x(t0)}" x2="${x(t0)}" y1="${m.t}" y2="${m.t + h}" stroke="#555" stroke-dasharray="4 4"/><text x="${x(t0) + 4}" y="${m.t + 14}" fill="#555">warm-up ends</text>`);
+    out.push(`<line x1="${x(t0)}" x2="${x(t0)}" y1="${m.t}" y2="${m.t + h}" stroke="#555" stroke-dasharray="4 4"/><text x="${x(t0) + 4}" y="${m.t + 14}" fill="#555">fit from here</text>`);
     const t1 = t0 + trend.spanMin;
     out.push(`<line x1="${x(t0)}" x2="${x(t1)}" y1="${y(trend.startMb)}" y2="${y(trend.endMb)}" stroke="#000" stroke-width="1.5" stroke-dasharray="8 3"/>`);
   }

@@ -74,7 +74,7 @@ describe('memory bounds', function () {
 describe('soak RSS trend (scripts/lib/soak-memory.mjs)', function () {
   const series = (minutes, everyS, mbAt) => {
     const out = [];
-    for (let t = 0; t <= minutes * 60; t += everyS) out.push({ t, rss: mbAt(t / 60) * MB, heapUsed: 50 * MB, heapTotal: 90 * MB, external: 30 * MB, arrayBuffers: 20 * MB });
+    for (let t = 0; t <= minutes * 60; t += everyS) out.push({ t, rss: mbAt(t / 60) * MB, heapUsed: 50 * MB, heapTotal: 90 * MB, external: 30 * MB, arrayBuffers: 20 * MB, rssAnon: (mbAt(t / 60) - 40) * MB, rssFile: 40 * MB });
     return out;
   };
 
@@ -114,9 +114,9 @@ describe('soak RSS trend (scripts/lib/soak-memory.mjs)', function () {
     const s = series(3, 5, (min) => 300 + min);
     s[3].heapUsed = NaN; // a failed scrape leaves a gap, not a zero
     const csv = memoryCsv(s).trim().split('\n');
-    assert.equal(csv[0], 't_s,rss_mb,heap_used_mb,heap_total_mb,external_mb,array_buffers_mb');
+    assert.equal(csv[0], 't_s,rss_mb,heap_used_mb,heap_total_mb,external_mb,array_buffers_mb,rss_anon_mb,rss_file_mb');
     assert.equal(csv.length, s.length + 1);
-    assert.equal(csv[4], '15.0,300.25,,90.00,30.00,20.00');
+    assert.equal(csv[4], '15.0,300.25,,90.00,30.00,20.00,260.25,40.00');
     const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'sf-soak-plot-'));
     try {
       const png = path.join(dir, 'rss.png');
